@@ -1,0 +1,151 @@
+//! Project settings from `palisade.toml`.
+//!
+//! The file sits at the project root (found by walking up from the working directory to the
+//! nearest `.git`) or is named with `--config`. Command-line flags override it.
+//!
+//! ```toml
+//! [scan]
+//! severity = ["HIGH", "CRITICAL"]
+//! exit-code = 1
+//! ignore-file = ".palisadeignore.yaml"
+//!
+//! [rules]
+//! disable = ["PAL-K8S-030"]
+//! severity = { "PAL-K8S-040" = "LOW" }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::Severity;
+
+/// The settings file name looked for in the project root.
+pub const FILE_NAME: &str = "palisade.toml";
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ProjectConfig {
+    #[serde(default)]
+    pub scan: ScanSettings,
+    #[serde(default)]
+    pub rules: RuleSettings,
+    /// Where the file was read from; relative paths inside it are relative to its folder.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ScanSettings {
+    /// Severities to report (all when absent).
+    pub severity: Option<Vec<Severity>>,
+    pub exit_code: Option<i32>,
+    pub ignore_file: Option<PathBuf>,
+    pub show_suppressed: Option<bool>,
+    /// Policy directories with custom Rego rules.
+    #[serde(default)]
+    pub policy: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RuleSettings {
+    /// Rule ids that never run.
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// New severities for rules, by id.
+    #[serde(default)]
+    pub severity: BTreeMap<String, Severity>,
+}
+
+/// The settings file could not be read or understood.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: String,
+        line: u32,
+        message: String,
+    },
+}
+
+impl ProjectConfig {
+    /// Reads and validates a settings file.
+    pub fn load(path: &Path) -> Result<ProjectConfig, ConfigError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        let mut cfg = Self::parse(&text).map_err(|(line, message)| ConfigError::Invalid {
+            path: display,
+            line,
+            message,
+        })?;
+        cfg.source = Some(path.to_path_buf());
+        Ok(cfg)
+    }
+
+    /// Parses settings text; errors carry the 1-based line.
+    pub fn parse(text: &str) -> Result<ProjectConfig, (u32, String)> {
+        toml::from_str::<ProjectConfig>(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() as u32 + 1)
+                .unwrap_or(1);
+            (line, e.message().to_string())
+        })
+    }
+
+    /// Looks for `palisade.toml` in `start` and its parents, stopping after the folder that
+    /// holds `.git` (the project root).
+    pub fn discover(start: &Path) -> Option<PathBuf> {
+        for dir in start.ancestors() {
+            let candidate = dir.join(FILE_NAME);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+            if dir.join(".git").exists() {
+                break;
+            }
+        }
+        None
+    }
+
+    /// Resolves a path written in the file relative to the file's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        match self.source.as_deref().and_then(Path::parent) {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p.to_path_buf(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_reports_lines() {
+        let cfg = ProjectConfig::parse(
+            "[scan]\nseverity = [\"high\", \"CRITICAL\"]\nexit-code = 3\n[rules]\ndisable = [\"PAL-K8S-001\"]\nseverity = { \"PAL-K8S-002\" = \"low\" }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.scan.severity,
+            Some(vec![Severity::High, Severity::Critical])
+        );
+        assert_eq!(cfg.scan.exit_code, Some(3));
+        assert_eq!(cfg.rules.severity["PAL-K8S-002"], Severity::Low);
+        let (line, msg) = ProjectConfig::parse("[scan]\n\nseverty = []\n").unwrap_err();
+        assert_eq!(line, 3);
+        assert!(msg.contains("unknown field"), "{msg}");
+    }
+}

@@ -1,0 +1,198 @@
+//! Findings and where they are.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{RuleMeta, Severity};
+
+/// Where a finding is: a file path (relative to what the user scanned, with `/`
+/// separators) and, when known, the lines and columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Location {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub start_line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub end_line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub start_column: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub end_column: Option<u32>,
+}
+
+impl Location {
+    pub fn file(path: impl Into<String>) -> Location {
+        Location {
+            path: path.into(),
+            ..Location::default()
+        }
+    }
+
+    pub fn lines(path: impl Into<String>, start: u32, end: u32) -> Location {
+        Location {
+            path: path.into(),
+            start_line: Some(start),
+            end_line: Some(end.max(start)),
+            ..Location::default()
+        }
+    }
+
+    /// `path:line` or `path`.
+    pub fn display(&self) -> String {
+        match self.start_line {
+            Some(l) => format!("{}:{l}", self.path),
+            None => self.path.clone(),
+        }
+    }
+}
+
+/// The Kubernetes object a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ResourceRef {
+    pub kind: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub namespace: Option<String>,
+}
+
+impl std::fmt::Display for ResourceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{} (namespace {ns})", self.kind, self.name),
+            None => write!(f, "{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+/// One line of source shown with a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeLine {
+    pub number: u32,
+    pub text: String,
+    /// True for the lines the finding is about (as opposed to context).
+    pub highlight: bool,
+}
+
+/// What suppressed a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum SuppressionSource {
+    /// A `palisade.dev/ignore` annotation on the resource.
+    Annotation,
+    /// An entry of an ignore file.
+    IgnoreFile { path: String, line: u32 },
+    /// A `palisade:allow` comment on the line.
+    InlineComment,
+}
+
+/// Why a finding does not count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    #[serde(flatten)]
+    pub source: SuppressionSource,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+}
+
+/// One problem found by one rule at one place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule_id: String,
+    pub severity: Severity,
+    pub title: String,
+    /// What is wrong here, naming the container, field or value.
+    pub message: String,
+    pub location: Location,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub resource: Option<ResourceRef>,
+    /// The field path inside the resource, e.g. `spec.containers[0].securityContext.privileged`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub field: Option<String>,
+    pub fix: String,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub controls: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub code: Vec<CodeLine>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub suppressed: Option<Suppression>,
+}
+
+impl Finding {
+    /// A finding for a built-in rule with its metadata filled in.
+    pub fn new(rule: &RuleMeta, message: String, location: Location) -> Finding {
+        Finding {
+            rule_id: rule.id.to_string(),
+            severity: rule.severity,
+            title: rule.title.to_string(),
+            message,
+            location,
+            resource: None,
+            field: None,
+            fix: rule.fix.to_string(),
+            controls: rule.controls.iter().map(|c| c.to_string()).collect(),
+            code: Vec::new(),
+            suppressed: None,
+        }
+    }
+
+    /// Attaches up to `context` lines around the location from the file's text.
+    pub fn with_code(mut self, text: &str, context: u32) -> Finding {
+        let (Some(start), Some(end)) = (self.location.start_line, self.location.end_line) else {
+            return self;
+        };
+        // Long spans (a whole resource) are cut to a few lines; the location keeps the range.
+        let shown_end = end.min(start + 4);
+        let first = start.saturating_sub(context).max(1);
+        let last = shown_end + context;
+        self.code = text
+            .lines()
+            .enumerate()
+            .skip(first as usize - 1)
+            .take((last - first + 1) as usize)
+            .map(|(i, line)| {
+                let number = i as u32 + 1;
+                let mut text: String = line.chars().take(200).collect();
+                if text.len() < line.len() {
+                    text.push('…');
+                }
+                CodeLine {
+                    number,
+                    text,
+                    highlight: number >= start && number <= shown_end,
+                }
+            })
+            .collect();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_context_is_cut_to_the_span() {
+        let text = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n";
+        let f = Finding {
+            rule_id: "X".into(),
+            severity: Severity::Low,
+            title: String::new(),
+            message: String::new(),
+            location: Location::lines("f", 2, 9),
+            resource: None,
+            field: None,
+            fix: String::new(),
+            controls: vec![],
+            code: vec![],
+            suppressed: None,
+        }
+        .with_code(text, 1);
+        let numbers: Vec<u32> = f.code.iter().map(|c| c.number).collect();
+        assert_eq!(numbers, [1, 2, 3, 4, 5, 6, 7]);
+        assert!(
+            !f.code[0].highlight
+                && f.code[1].highlight
+                && f.code[5].highlight
+                && !f.code[6].highlight
+        );
+    }
+}

@@ -1,0 +1,683 @@
+//! YAML and JSON documents as trees that remember where every node came from.
+//!
+//! Security findings must point at the exact line of the offending field, so the
+//! usual serde route (which forgets positions) does not fit. This crate turns the
+//! events of a YAML 1.2 parser into a small tree of [`Node`]s, each carrying its
+//! [`Span`]. JSON is read through the same path: it is valid YAML, and so keeps
+//! its positions too.
+//!
+//! What lives here: parsing, scalar typing, alias expansion with a budget, merge
+//! keys, limits on depth and size. What does not: any knowledge of Kubernetes or
+//! other schemas; callers walk the tree themselves.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as PSpan};
+
+/// A position range in the source, 1-based lines and columns, end inclusive line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Span {
+    pub start_line: u32,
+    pub start_col: u32,
+    pub end_line: u32,
+    pub end_col: u32,
+}
+
+impl Span {
+    /// A span covering both `self` and `other`.
+    pub fn join(self, other: Span) -> Span {
+        let (start_line, start_col) =
+            (self.start_line, self.start_col).min((other.start_line, other.start_col));
+        let (end_line, end_col) =
+            (self.end_line, self.end_col).max((other.end_line, other.end_col));
+        Span {
+            start_line,
+            start_col,
+            end_line,
+            end_col,
+        }
+    }
+}
+
+/// The resolved type of a scalar, following the YAML core schema plus the YAML 1.1
+/// booleans (`yes`, `no`, `on`, `off`) that Kubernetes' YAML reader still honours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarKind {
+    Null,
+    Bool(bool),
+    Int,
+    Float,
+    Str,
+}
+
+/// The value of a node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Any scalar: its text as written (after unescaping) and its resolved kind.
+    Scalar(String, ScalarKind),
+    Seq(Vec<Node>),
+    /// Key/value pairs in source order. Keys are nodes too, so a finding can point at them.
+    Map(Vec<(Node, Node)>),
+}
+
+/// One node of a document with its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub span: Span,
+}
+
+impl Node {
+    /// The value under `key` in a mapping, if this is a mapping and the key exists.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    /// The key node and value node under `key`.
+    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        match &self.value {
+            Value::Map(entries) => entries
+                .iter()
+                .rev()
+                .find(|(k, _)| k.scalar_text() == Some(key))
+                .map(|(k, v)| (k, v)),
+            _ => None,
+        }
+    }
+
+    /// Follows a path of mapping keys.
+    pub fn path(&self, keys: &[&str]) -> Option<&Node> {
+        let mut node = self;
+        for key in keys {
+            node = node.get(key)?;
+        }
+        Some(node)
+    }
+
+    /// The text of a scalar of any kind (`true`, `8080` and `nginx` alike).
+    pub fn scalar_text(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar(s, kind) if *kind != ScalarKind::Null => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A string scalar's text. Numbers and booleans written without quotes are not strings.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar(s, ScalarKind::Str) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Scalar(_, ScalarKind::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match &self.value {
+            Value::Scalar(s, ScalarKind::Int) => parse_int(s),
+            Value::Scalar(s, ScalarKind::Float) => {
+                let f: f64 = s.parse().ok()?;
+                (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Scalar(_, ScalarKind::Null))
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// Items of a sequence; empty for anything else (a missing list and an empty one
+    /// mean the same to most checks).
+    pub fn items(&self) -> &[Node] {
+        self.as_seq().unwrap_or(&[])
+    }
+
+    /// Entries of a mapping; empty for anything else.
+    pub fn entries(&self) -> &[(Node, Node)] {
+        self.as_map().unwrap_or(&[])
+    }
+
+    /// Converts the node into a `serde_json`-like plain value description, used for
+    /// debugging and for handing documents to engines that want JSON text.
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        write_json(self, &mut out);
+        out
+    }
+}
+
+fn write_json(node: &Node, out: &mut String) {
+    match &node.value {
+        Value::Scalar(_, ScalarKind::Null) => out.push_str("null"),
+        Value::Scalar(s, ScalarKind::Bool(b)) => {
+            let _ = s;
+            out.push_str(if *b { "true" } else { "false" })
+        }
+        Value::Scalar(s, ScalarKind::Int) => match parse_int(s) {
+            Some(i) => out.push_str(&i.to_string()),
+            None => write_json_str(s, out),
+        },
+        Value::Scalar(s, ScalarKind::Float) => match s.parse::<f64>() {
+            Ok(f) if f.is_finite() => out.push_str(&format!("{f}")),
+            _ => write_json_str(s, out),
+        },
+        Value::Scalar(s, ScalarKind::Str) => write_json_str(s, out),
+        Value::Seq(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(item, out);
+            }
+            out.push(']');
+        }
+        Value::Map(entries) => {
+            out.push('{');
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                match &k.value {
+                    Value::Scalar(s, _) => write_json_str(s, out),
+                    _ => write_json_str(&k.to_json(), out),
+                }
+                out.push(':');
+                write_json(v, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_json_str(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let v = if let Some(hex) = digits.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()?
+    } else {
+        digits.parse::<i64>().ok()?
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// One document of a YAML stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub root: Node,
+}
+
+/// Why a stream could not be read in full.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("line {line}, column {col}: {message}")]
+    Syntax {
+        line: u32,
+        col: u32,
+        message: String,
+    },
+    #[error("line {line}: nesting deeper than {limit} levels")]
+    TooDeep { line: u32, limit: usize },
+    #[error("line {line}: aliases expand to more than {limit} nodes (possible alias bomb)")]
+    AliasBudget { line: u32, limit: usize },
+    #[error("line {line}: alias to unknown anchor")]
+    UnknownAlias { line: u32 },
+}
+
+impl Error {
+    /// The 1-based line the problem was found on.
+    pub fn line(&self) -> u32 {
+        match self {
+            Error::Syntax { line, .. }
+            | Error::TooDeep { line, .. }
+            | Error::AliasBudget { line, .. }
+            | Error::UnknownAlias { line } => *line,
+        }
+    }
+}
+
+/// Limits that keep a hostile document from exhausting the stack or memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Maximum nesting of collections.
+    pub max_depth: usize,
+    /// Maximum number of nodes that alias expansion may add to a stream.
+    pub max_alias_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 200,
+            max_alias_nodes: 100_000,
+        }
+    }
+}
+
+/// The outcome of reading a stream: every document read before the first error, and that
+/// error if there was one. Callers can still check the documents that came before a
+/// broken one, which is what a user expects of a partly broken file.
+#[derive(Debug)]
+pub struct Stream {
+    pub documents: Vec<Document>,
+    pub error: Option<Error>,
+}
+
+/// Reads every document of a YAML (or JSON) stream with the default [`Limits`].
+pub fn parse_stream(text: &str) -> Stream {
+    parse_stream_with(text, Limits::default())
+}
+
+enum Frame {
+    Seq {
+        anchor: usize,
+        items: Vec<Node>,
+        start: Span,
+    },
+    Map {
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        pending_key: Option<Node>,
+        start: Span,
+    },
+}
+
+/// Reads every document of a stream with explicit limits.
+pub fn parse_stream_with(text: &str, limits: Limits) -> Stream {
+    let mut parser = Parser::new_from_str(text);
+    let mut documents = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut alias_budget = limits.max_alias_nodes;
+    let mut root: Option<Node> = None;
+
+    loop {
+        let (event, pspan) = match parser.next_event() {
+            None => break,
+            Some(Ok(ev)) => ev,
+            Some(Err(e)) => {
+                let m = e.marker();
+                return Stream {
+                    documents,
+                    error: Some(Error::Syntax {
+                        line: m.line() as u32,
+                        col: m.col() as u32 + 1,
+                        message: e.info().to_string(),
+                    }),
+                };
+            }
+        };
+        let span = convert_span(pspan);
+        let complete: Option<(Node, usize)> = match event {
+            Event::StreamStart | Event::Nothing => None,
+            Event::StreamEnd => break,
+            Event::DocumentStart(_) => {
+                anchors.clear();
+                root = None;
+                None
+            }
+            Event::DocumentEnd => {
+                let node = root.take().unwrap_or(Node {
+                    value: Value::Scalar(String::new(), ScalarKind::Null),
+                    span,
+                });
+                documents.push(Document { root: node });
+                None
+            }
+            Event::Alias(id) => match anchors.get(&id) {
+                Some(node) => {
+                    let cost = count_nodes(node);
+                    if cost > alias_budget {
+                        return Stream {
+                            documents,
+                            error: Some(Error::AliasBudget {
+                                line: span.start_line,
+                                limit: limits.max_alias_nodes,
+                            }),
+                        };
+                    }
+                    alias_budget -= cost;
+                    let mut copy = node.clone();
+                    // The alias is used here: point at the use, which is what a reader sees.
+                    copy.span = span;
+                    Some((copy, 0))
+                }
+                None => {
+                    return Stream {
+                        documents,
+                        error: Some(Error::UnknownAlias {
+                            line: span.start_line,
+                        }),
+                    };
+                }
+            },
+            Event::Scalar(text, style, anchor, tag) => {
+                let kind = resolve_scalar(&text, style, tag.as_deref().map(|t| t.suffix.as_str()));
+                Some((
+                    Node {
+                        value: Value::Scalar(text.into_owned(), kind),
+                        span: scalar_span(span, style),
+                    },
+                    anchor,
+                ))
+            }
+            Event::SequenceStart(anchor, _) => {
+                if stack.len() >= limits.max_depth {
+                    return too_deep(documents, span, limits);
+                }
+                stack.push(Frame::Seq {
+                    anchor,
+                    items: Vec::new(),
+                    start: span,
+                });
+                None
+            }
+            Event::MappingStart(anchor, _) => {
+                if stack.len() >= limits.max_depth {
+                    return too_deep(documents, span, limits);
+                }
+                stack.push(Frame::Map {
+                    anchor,
+                    entries: Vec::new(),
+                    pending_key: None,
+                    start: span,
+                });
+                None
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Seq {
+                    anchor,
+                    items,
+                    start,
+                }) => {
+                    let span = items.iter().fold(start, |acc, n| acc.join(n.span));
+                    Some((
+                        Node {
+                            value: Value::Seq(items),
+                            span: Span {
+                                start_line: start.start_line,
+                                start_col: start.start_col,
+                                ..span
+                            },
+                        },
+                        anchor,
+                    ))
+                }
+                _ => None,
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Frame::Map {
+                    anchor,
+                    entries,
+                    start,
+                    ..
+                }) => {
+                    let span = entries
+                        .iter()
+                        .fold(start, |acc, (k, v)| acc.join(k.span).join(v.span));
+                    let entries = apply_merge_keys(entries);
+                    Some((
+                        Node {
+                            value: Value::Map(entries),
+                            span: Span {
+                                start_line: start.start_line,
+                                start_col: start.start_col,
+                                ..span
+                            },
+                        },
+                        anchor,
+                    ))
+                }
+                _ => None,
+            },
+        };
+        if let Some((node, anchor)) = complete {
+            if anchor != 0 {
+                anchors.insert(anchor, node.clone());
+            }
+            match stack.last_mut() {
+                None => root = Some(node),
+                Some(Frame::Seq { items, .. }) => items.push(node),
+                Some(Frame::Map {
+                    entries,
+                    pending_key,
+                    ..
+                }) => match pending_key.take() {
+                    None => *pending_key = Some(node),
+                    Some(key) => entries.push((key, node)),
+                },
+            }
+        }
+    }
+    Stream {
+        documents,
+        error: None,
+    }
+}
+
+fn too_deep(documents: Vec<Document>, span: Span, limits: Limits) -> Stream {
+    Stream {
+        documents,
+        error: Some(Error::TooDeep {
+            line: span.start_line,
+            limit: limits.max_depth,
+        }),
+    }
+}
+
+fn count_nodes(node: &Node) -> usize {
+    // Iterative so that a deep (but within limits) node cannot recurse far.
+    let mut count = 0;
+    let mut todo = vec![node];
+    while let Some(n) = todo.pop() {
+        count += 1;
+        match &n.value {
+            Value::Seq(items) => todo.extend(items.iter()),
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    todo.push(k);
+                    todo.push(v);
+                }
+            }
+            Value::Scalar(..) => {}
+        }
+    }
+    count
+}
+
+/// Applies YAML merge keys (`<<: *base` or `<<: [*a, *b]`): keys from the merged maps are
+/// added unless the map defines them itself. Kubernetes' reader honours these.
+fn apply_merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+    if !entries.iter().any(|(k, _)| is_merge_key(k)) {
+        return entries;
+    }
+    let mut own = Vec::new();
+    let mut merged = Vec::new();
+    for (k, v) in entries {
+        if is_merge_key(&k) {
+            match v.value {
+                Value::Map(m) => merged.extend(m),
+                Value::Seq(items) => {
+                    for item in items {
+                        if let Value::Map(m) = item.value {
+                            merged.extend(m);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        } else {
+            own.push((k, v));
+        }
+    }
+    for (k, v) in merged {
+        let name = k.scalar_text().map(str::to_owned);
+        let taken = own
+            .iter()
+            .any(|(ok, _)| name.is_some() && ok.scalar_text() == name.as_deref());
+        if !taken {
+            own.push((k, v));
+        }
+    }
+    own
+}
+
+fn is_merge_key(k: &Node) -> bool {
+    matches!(&k.value, Value::Scalar(s, ScalarKind::Str) if s == "<<")
+}
+
+fn convert_span(s: PSpan) -> Span {
+    Span {
+        start_line: s.start.line() as u32,
+        start_col: s.start.col() as u32 + 1,
+        end_line: s.end.line() as u32,
+        end_col: s.end.col() as u32 + 1,
+    }
+}
+
+/// Block scalars end at the start of the next line; report the line they really end on.
+fn scalar_span(mut span: Span, style: ScalarStyle) -> Span {
+    if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+        && span.end_line > span.start_line
+        && span.end_col == 1
+    {
+        span.end_line -= 1;
+    }
+    span
+}
+
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> ScalarKind {
+    if let Some(tag) = tag {
+        return match tag {
+            "str" | "binary" => ScalarKind::Str,
+            "null" => ScalarKind::Null,
+            "bool" => match text {
+                "true" | "True" | "TRUE" => ScalarKind::Bool(true),
+                "false" | "False" | "FALSE" => ScalarKind::Bool(false),
+                _ => ScalarKind::Str,
+            },
+            "int" if parse_int(text).is_some() => ScalarKind::Int,
+            "float" if text.parse::<f64>().is_ok() => ScalarKind::Float,
+            _ => ScalarKind::Str,
+        };
+    }
+    if style != ScalarStyle::Plain {
+        return ScalarKind::Str;
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => ScalarKind::Null,
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y" | "Y" => {
+            ScalarKind::Bool(true)
+        }
+        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n" | "N" => {
+            ScalarKind::Bool(false)
+        }
+        _ if looks_like_int(text) => ScalarKind::Int,
+        _ if looks_like_float(text) => ScalarKind::Float,
+        _ => ScalarKind::Str,
+    }
+}
+
+fn looks_like_int(s: &str) -> bool {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if let Some(hex) = digits.strip_prefix("0x") {
+        return !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    }
+    if let Some(oct) = digits.strip_prefix("0o") {
+        return !oct.is_empty() && oct.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    }
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn looks_like_float(s: &str) -> bool {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if matches!(body, ".inf" | ".Inf" | ".INF") || matches!(s, ".nan" | ".NaN" | ".NAN") {
+        return true;
+    }
+    // YAML 1.2 core: [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    let int_start = i;
+    while i < bytes.len() && bytes[i].is_ascii_digit() {
+        i += 1;
+    }
+    let int_digits = i - int_start;
+    let mut frac_digits = 0;
+    if i < bytes.len() && bytes[i] == b'.' {
+        i += 1;
+        let f = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        frac_digits = i - f;
+    } else if int_digits == 0 {
+        return false;
+    }
+    if int_digits == 0 && frac_digits == 0 {
+        return false;
+    }
+    if i < bytes.len() && (bytes[i] == b'e' || bytes[i] == b'E') {
+        i += 1;
+        if i < bytes.len() && (bytes[i] == b'-' || bytes[i] == b'+') {
+            i += 1;
+        }
+        let e = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == e {
+            return false;
+        }
+    }
+    i == bytes.len() && (frac_digits > 0 || body.contains(['.', 'e', 'E']))
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_json())
+    }
+}
+
+#[cfg(test)]
+mod tests;
