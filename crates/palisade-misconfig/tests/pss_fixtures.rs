@@ -41,7 +41,9 @@ fn files(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 fn run(level: PssLevel) {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let root = corpus.join("pss").join(level.as_str()).join("v1.37");
     let opts = ScanOptions {
         pss: Some(level),
@@ -60,14 +62,26 @@ fn run(level: PssLevel) {
             }
         }
         let report = scan(&[Input::Path(file.clone())], &opts);
-        assert!(report.problems.is_empty(), "{}: {:?}", file.display(), report.problems);
+        assert!(
+            report.problems.is_empty(),
+            "{}: {:?}",
+            file.display(),
+            report.problems
+        );
         let hit = report
             .findings
             .iter()
             .any(|f| f.controls.iter().any(|c| accepted.contains(c)));
         if !hit {
-            let got: Vec<_> = report.findings.iter().map(|f| (&f.rule_id, &f.controls)).collect();
-            failures.push(format!("{}: expected one of {accepted:?}, got {got:?}", file.display()));
+            let got: Vec<_> = report
+                .findings
+                .iter()
+                .map(|f| (&f.rule_id, &f.controls))
+                .collect();
+            failures.push(format!(
+                "{}: expected one of {accepted:?}, got {got:?}",
+                file.display()
+            ));
         }
         // The level reported for the pod agrees: it does not meet the level.
         let met = &report.pss[0].level;
@@ -81,9 +95,18 @@ fn run(level: PssLevel) {
     }
     for file in files(&root.join("pass")) {
         let report = scan(&[Input::Path(file.clone())], &opts);
-        assert!(report.problems.is_empty(), "{}: {:?}", file.display(), report.problems);
+        assert!(
+            report.problems.is_empty(),
+            "{}: {:?}",
+            file.display(),
+            report.problems
+        );
         if !report.findings.is_empty() {
-            let got: Vec<_> = report.findings.iter().map(|f| (&f.rule_id, &f.message)).collect();
+            let got: Vec<_> = report
+                .findings
+                .iter()
+                .map(|f| (&f.rule_id, &f.message))
+                .collect();
             failures.push(format!("{}: should pass, got {got:?}", file.display()));
         }
         let met = &report.pss[0].level;
@@ -91,7 +114,12 @@ fn run(level: PssLevel) {
             failures.push(format!("{}: reported as meeting {met}", file.display()));
         }
     }
-    assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

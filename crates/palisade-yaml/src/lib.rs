@@ -331,6 +331,7 @@ pub fn parse_stream_with(text: &str, limits: Limits) -> Stream {
     let mut anchors: HashMap<usize, Node> = HashMap::new();
     let mut alias_budget = limits.max_alias_nodes;
     let mut root: Option<Node> = None;
+    let mut source_lines = SourceLines { text, lines: None };
 
     loop {
         let (event, pspan) = match parser.next_event() {
@@ -338,6 +339,16 @@ pub fn parse_stream_with(text: &str, limits: Limits) -> Stream {
             Some(Ok(ev)) => ev,
             Some(Err(e)) => {
                 let m = e.marker();
+                if e.info().contains("recursion limit") {
+                    // The scanner's own guard against deep flow collections.
+                    return Stream {
+                        documents,
+                        error: Some(Error::TooDeep {
+                            line: m.line() as u32,
+                            limit: limits.max_depth,
+                        }),
+                    };
+                }
                 return Stream {
                     documents,
                     error: Some(Error::Syntax {
@@ -397,7 +408,7 @@ pub fn parse_stream_with(text: &str, limits: Limits) -> Stream {
                 Some((
                     Node {
                         value: Value::Scalar(text.into_owned(), kind),
-                        span: scalar_span(span, style),
+                        span: scalar_span(span, style, &mut source_lines),
                     },
                     anchor,
                 ))
@@ -576,15 +587,44 @@ fn convert_span(s: PSpan) -> Span {
     }
 }
 
-/// Block scalars end at the start of the next line; report the line they really end on.
-fn scalar_span(mut span: Span, style: ScalarStyle) -> Span {
-    if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
-        && span.end_line > span.start_line
-        && span.end_col == 1
-    {
+/// The parser ends a block scalar where the next token starts (often a later, less indented
+/// line); report the last line that really holds its content: non-blank and indented at least
+/// as deep as the scalar's first content line.
+fn scalar_span(mut span: Span, style: ScalarStyle, lines: &mut SourceLines<'_>) -> Span {
+    if !matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+        return span;
+    }
+    let indent = span.start_col.saturating_sub(1) as usize;
+    while span.end_line > span.start_line {
+        let line = lines.get(span.end_line);
+        let blank = line.trim().is_empty();
+        let leading = line.len() - line.trim_start().len();
+        if !blank && leading >= indent {
+            break;
+        }
         span.end_line -= 1;
     }
+    span.end_col = lines.get(span.end_line).chars().count() as u32 + 1;
     span
+}
+
+/// The source split into lines, computed the first time a block scalar needs it.
+struct SourceLines<'a> {
+    text: &'a str,
+    lines: Option<Vec<&'a str>>,
+}
+
+impl<'a> SourceLines<'a> {
+    /// Line `n` (1-based), or "" past the end.
+    fn get(&mut self, n: u32) -> &'a str {
+        let text = self.text;
+        let lines = self.lines.get_or_insert_with(|| text.lines().collect());
+        (n as usize)
+            .checked_sub(1)
+            .and_then(|i| lines.get(i))
+            .copied()
+            .unwrap_or("")
+    }
 }
 
 fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> ScalarKind {

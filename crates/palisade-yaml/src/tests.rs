@@ -123,6 +123,11 @@ fn block_scalars_end_on_their_last_line() {
     let a = doc.get("a").unwrap();
     // The value starts on its first content line; the key stays on line 1.
     assert_eq!((a.span.start_line, a.span.end_line), (2, 3));
+    let doc = one("data:\n  config: |\n    a=1\n\n    password=x\n\n  next: 1\nother: |-\n  z\n");
+    let c = doc.get("data").unwrap().get("config").unwrap();
+    assert_eq!((c.span.start_line, c.span.end_line), (3, 5));
+    let o = doc.get("other").unwrap();
+    assert_eq!((o.span.start_line, o.span.end_line), (9, 9));
 }
 
 #[test]

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 pub fn corpus() -> Option<PathBuf> {
     let dir = std::env::var_os("PALISADE_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
+        });
     if dir.is_dir() {
         Some(dir)
     } else {

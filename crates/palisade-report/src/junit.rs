@@ -1,0 +1,112 @@
+//! JUnit XML, as CI systems (GitLab, Jenkins, Azure Pipelines) read it: one test suite per
+//! scanned file, one failing test case per finding, one passing case for a clean file.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use palisade_core::{Finding, Report};
+
+use crate::RenderOptions;
+
+pub fn render(report: &Report, opts: RenderOptions) -> String {
+    let mut suites: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for f in &report.files {
+        suites.entry(f.path.as_str()).or_default();
+    }
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| opts.show_suppressed || f.suppressed.is_none())
+    {
+        suites.entry(f.location.path.as_str()).or_default().push(f);
+    }
+    let total_failures: usize = suites
+        .values()
+        .map(|v| v.iter().filter(|f| f.suppressed.is_none()).count())
+        .sum();
+    let total_tests: usize = suites.values().map(|v| v.len().max(1)).sum();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"palisade\" tests=\"{total_tests}\" failures=\"{total_failures}\">"
+    );
+    for (path, findings) in &suites {
+        let failures = findings.iter().filter(|f| f.suppressed.is_none()).count();
+        let skipped = findings.len() - failures;
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" errors=\"0\">",
+            esc(path),
+            findings.len().max(1)
+        );
+        if findings.is_empty() {
+            let _ = writeln!(
+                out,
+                "    <testcase classname=\"{}\" name=\"no findings\"/>",
+                esc(path)
+            );
+        }
+        for f in findings {
+            let name = format!("[{}] {}: {}", f.severity, f.rule_id, f.title);
+            let _ = writeln!(
+                out,
+                "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\"{}>",
+                esc(path),
+                esc(&name),
+                esc(path),
+                f.location
+                    .start_line
+                    .map(|l| format!(" line=\"{l}\""))
+                    .unwrap_or_default()
+            );
+            if f.suppressed.is_some() {
+                let _ = writeln!(out, "      <skipped message=\"suppressed\"/>");
+            } else {
+                let mut body = String::new();
+                if let Some(r) = &f.resource {
+                    let _ = writeln!(body, "{r}");
+                }
+                let _ = writeln!(body, "{}", f.message);
+                let _ = writeln!(body, "at {}", f.location.display());
+                let _ = writeln!(body, "fix: {}", f.fix);
+                let _ = writeln!(
+                    out,
+                    "      <failure message=\"{}\" type=\"{}\">{}</failure>",
+                    esc(&f.message),
+                    f.severity,
+                    esc(&body)
+                );
+            }
+            let _ = writeln!(out, "    </testcase>");
+        }
+        let _ = writeln!(out, "  </testsuite>");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+/// Escapes text for XML attributes and content, dropping characters XML 1.0 forbids.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_and_drops_invalid_characters() {
+        assert_eq!(super::esc("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;");
+    }
+}

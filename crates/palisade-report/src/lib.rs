@@ -1,0 +1,166 @@
+//! Renderers: turn a [`Report`](palisade_core::Report) into what a person or a tool reads.
+//!
+//! Renderers only format; they never filter, match or decide. Every format writes the
+//! findings in the report's order, so output is deterministic for the same input.
+
+pub mod junit;
+pub mod sarif;
+pub mod table;
+
+use palisade_core::{Report, RuleInfo};
+
+/// Output formats of `palisade scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Sarif,
+    Junit,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "table" => Ok(Format::Table),
+            "json" => Ok(Format::Json),
+            "sarif" => Ok(Format::Sarif),
+            "junit" => Ok(Format::Junit),
+            _ => Err(format!(
+                "unknown format {s:?}: expected table, json, sarif or junit"
+            )),
+        }
+    }
+}
+
+/// How to render.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    /// ANSI colours in table output.
+    pub color: bool,
+    /// Show suppressed findings (they are always counted in the summary).
+    pub show_suppressed: bool,
+}
+
+/// Renders a report. `rules` describes every rule that may appear (for SARIF rule help).
+pub fn render(report: &Report, format: Format, opts: RenderOptions) -> String {
+    match format {
+        Format::Table => table::render(report, opts),
+        Format::Json => json(report, opts),
+        Format::Sarif => sarif::render(report, opts),
+        Format::Junit => junit::render(report, opts),
+    }
+}
+
+/// The public JSON report (`docs/report-format.md`). Suppressed findings are included only
+/// when asked for; the summary counts them either way.
+pub fn json(report: &Report, opts: RenderOptions) -> String {
+    let mut s = if opts.show_suppressed {
+        serde_json::to_string_pretty(report)
+    } else {
+        let mut r = report.clone();
+        r.findings.retain(|f| f.suppressed.is_none());
+        serde_json::to_string_pretty(&r)
+    }
+    .expect("reports always serialise");
+    s.push('\n');
+    s
+}
+
+/// Renders one rule's documentation for a terminal (`palisade explain`).
+pub fn explain(rule: &RuleInfo, color: bool) -> String {
+    let style = Styles::new(color);
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{}{} {}{}\n",
+        style.bold.render(),
+        rule.id,
+        rule.title,
+        style.bold.render_reset()
+    ));
+    out.push_str(&format!(
+        "Severity: {}   Scanner: {}   Applies to: {}\n",
+        style.severity(rule.severity),
+        rule.scanner.as_str(),
+        rule.kinds.join(", ")
+    ));
+    if !rule.controls.is_empty() {
+        out.push_str(&format!("Controls: {}\n", rule.controls.join(", ")));
+    }
+    out.push('\n');
+    for line in rule.doc.lines() {
+        if let Some(h) = line.strip_prefix("## ") {
+            out.push_str(&format!(
+                "{}{}{}\n",
+                style.bold.render(),
+                h,
+                style.bold.render_reset()
+            ));
+        } else if line.starts_with("```") {
+            continue;
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!("\nFix: {}\n", rule.fix));
+    out
+}
+
+/// Colours used by the table renderer and `explain`.
+pub(crate) struct Styles {
+    pub bold: anstyle::Style,
+    pub dim: anstyle::Style,
+    pub color: bool,
+}
+
+impl Styles {
+    pub fn new(color: bool) -> Styles {
+        if color {
+            Styles {
+                bold: anstyle::Style::new().bold(),
+                dim: anstyle::Style::new().dimmed(),
+                color,
+            }
+        } else {
+            Styles {
+                bold: anstyle::Style::new(),
+                dim: anstyle::Style::new(),
+                color,
+            }
+        }
+    }
+
+    pub fn severity(&self, s: palisade_core::Severity) -> String {
+        use anstyle::{AnsiColor, Style};
+        if !self.color {
+            return s.to_string();
+        }
+        let st: Style = match s {
+            palisade_core::Severity::Critical => {
+                Style::new().fg_color(Some(AnsiColor::Red.into())).bold()
+            }
+            palisade_core::Severity::High => Style::new().fg_color(Some(AnsiColor::Red.into())),
+            palisade_core::Severity::Medium => {
+                Style::new().fg_color(Some(AnsiColor::Yellow.into()))
+            }
+            palisade_core::Severity::Low => Style::new().fg_color(Some(AnsiColor::Blue.into())),
+            palisade_core::Severity::Info => Style::new().fg_color(Some(AnsiColor::Cyan.into())),
+        };
+        format!("{}{s}{}", st.render(), st.render_reset())
+    }
+}
+
+/// Percent-encodes a relative path for use as a URI reference (SARIF `artifactLocation.uri`).
+pub fn path_to_uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

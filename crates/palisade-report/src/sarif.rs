@@ -1,0 +1,192 @@
+//! SARIF 2.1.0 (OASIS), as GitHub code scanning and other SARIF viewers read it.
+//!
+//! Each rule becomes a `reportingDescriptor` with its full documentation as `help`; each
+//! finding a `result` with `ruleId`, `level` and a physical location. Problems with inputs
+//! become tool execution notifications, so a viewer shows them without mistaking them for
+//! findings.
+
+use serde_json::{Value, json};
+
+use palisade_core::{Finding, ProblemKind, Report, RuleDoc, RuleInfo, Severity};
+
+use crate::{RenderOptions, path_to_uri};
+
+/// The numeric score GitHub uses to bucket `security-severity`.
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "0.0",
+    }
+}
+
+fn rule_descriptor(rule: &RuleInfo) -> Value {
+    let mut tags: Vec<String> = vec!["security".into(), rule.scanner.as_str().into()];
+    tags.extend(rule.controls.iter().cloned());
+    let help_text = match RuleDoc::parse(&rule.doc) {
+        Ok(d) => format!("{}\n\n{}\n\nFix: {}", d.what, d.why, rule.fix),
+        Err(_) => rule.fix.clone(),
+    };
+    json!({
+        "id": rule.id,
+        "name": pascal_case(&rule.title),
+        "shortDescription": { "text": rule.title },
+        "fullDescription": { "text": rule.summary() },
+        "help": { "text": help_text, "markdown": rule.doc },
+        "helpUri": rule.help_uri(),
+        "defaultConfiguration": { "level": rule.severity.sarif_level() },
+        "properties": {
+            "tags": tags,
+            "precision": "very-high",
+            "security-severity": security_severity(rule.severity),
+        }
+    })
+}
+
+fn pascal_case(s: &str) -> String {
+    s.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// FNV-1a, 64 bit: a fingerprint that stays the same across builds and platforms.
+fn fingerprint(f: &Finding) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let resource = f
+        .resource
+        .as_ref()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    for part in [f.rule_id.as_str(), &f.location.path, &resource, &f.message] {
+        for b in part.bytes().chain([0u8]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+fn result(f: &Finding, rule_index: Option<usize>) -> Value {
+    let mut region = serde_json::Map::new();
+    if let Some(l) = f.location.start_line {
+        region.insert("startLine".into(), json!(l));
+        region.insert("endLine".into(), json!(f.location.end_line.unwrap_or(l)));
+    }
+    if let (Some(c), Some(e)) = (f.location.start_column, f.location.end_column) {
+        region.insert("startColumn".into(), json!(c));
+        region.insert("endColumn".into(), json!(e));
+    }
+    let snippet: Vec<&str> = f
+        .code
+        .iter()
+        .filter(|c| c.highlight)
+        .map(|c| c.text.as_str())
+        .collect();
+    if !snippet.is_empty() {
+        region.insert("snippet".into(), json!({ "text": snippet.join("\n") }));
+    }
+    let mut physical = json!({ "artifactLocation": { "uri": path_to_uri(&f.location.path) } });
+    if !region.is_empty() {
+        physical["region"] = Value::Object(region);
+    }
+    let mut text = match &f.resource {
+        Some(r) => format!("{r}: {}", f.message),
+        None => f.message.clone(),
+    };
+    text.push_str(&format!(". Fix: {}", f.fix));
+    let mut r = json!({
+        "ruleId": f.rule_id,
+        "level": f.severity.sarif_level(),
+        "message": { "text": text },
+        "locations": [ { "physicalLocation": physical } ],
+        "partialFingerprints": { "palisadeFindingHash/v1": fingerprint(f) },
+        "properties": { "severity": f.severity.as_str() },
+    });
+    if let Some(i) = rule_index {
+        r["ruleIndex"] = json!(i);
+    }
+    if let Some(field) = &f.field {
+        r["properties"]["field"] = json!(field);
+    }
+    if let Some(s) = &f.suppressed {
+        let kind = match s.source {
+            palisade_core::SuppressionSource::Annotation
+            | palisade_core::SuppressionSource::InlineComment => "inSource",
+            palisade_core::SuppressionSource::IgnoreFile { .. } => "external",
+        };
+        r["suppressions"] =
+            json!([{ "kind": kind, "justification": s.reason.clone().unwrap_or_default() }]);
+    }
+    r
+}
+
+pub fn render(report: &Report, opts: RenderOptions) -> String {
+    let rules: Vec<Value> = report.rules.iter().map(rule_descriptor).collect();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .filter(|f| opts.show_suppressed || f.suppressed.is_none())
+        .map(|f| result(f, report.rules.iter().position(|r| r.id == f.rule_id)))
+        .collect();
+    let notifications: Vec<Value> = report
+        .problems
+        .iter()
+        .map(|p| {
+            let level = match p.kind {
+                ProblemKind::Error => "error",
+                ProblemKind::Warning => "warning",
+                ProblemKind::Skipped => "note",
+            };
+            let mut loc = json!({ "physicalLocation": { "artifactLocation": { "uri": path_to_uri(&p.path) } } });
+            if let Some(l) = p.line {
+                loc["physicalLocation"]["region"] = json!({ "startLine": l });
+            }
+            json!({ "level": level, "message": { "text": p.message }, "locations": [loc] })
+        })
+        .collect();
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "Palisade",
+                "informationUri": "https://github.com/palisade-dev/palisade",
+                "version": report.tool.version,
+                "semanticVersion": report.tool.version,
+                "rules": rules,
+            }},
+            "invocations": [{
+                "executionSuccessful": true,
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": results,
+            "columnKind": "unicodeCodePoints",
+        }]
+    });
+    let mut s = serde_json::to_string_pretty(&doc).expect("SARIF always serialises");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_uris() {
+        assert_eq!(
+            pascal_case("Host PID namespace shared"),
+            "HostPIDNamespaceShared"
+        );
+        assert_eq!(path_to_uri("my dir/a#b.yaml"), "my%20dir/a%23b.yaml");
+    }
+}

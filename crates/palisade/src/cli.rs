@@ -1,0 +1,128 @@
+//! Command-line definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "palisade",
+    version,
+    about = "Secure cloud-native applications from commit to run time",
+    long_about = "Palisade scans Kubernetes manifests and Dockerfiles for security misconfigurations, \
+                  explains every finding and how to fix it, and fails CI builds on the findings you choose.",
+    after_help = "Examples:\n  palisade scan config ./deploy\n  palisade scan config -f sarif -o palisade.sarif .\n  kubectl get deploy -o yaml | palisade scan config -\n  palisade explain PAL-K8S-001"
+)]
+pub struct Cli {
+    /// Do not colour output (also off when NO_COLOR is set or output is not a terminal)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Print only the report and errors: no notes or progress on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Project settings file (default: palisade.toml in the project root)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan what ships
+    #[command(subcommand)]
+    Scan(ScanCommand),
+    /// Explain a rule: what it checks, why it matters, how to fix it
+    Explain {
+        /// Rule id, e.g. PAL-K8S-001
+        rule_id: String,
+    },
+    /// List or document the built-in rules
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScanCommand {
+    /// Find misconfigurations in Kubernetes manifests and Dockerfiles
+    #[command(
+        after_help = "Exit status: 0 when no finding at the selected severities remains (or --exit-code is 0), \
+                            the --exit-code value when some do, 2 for usage errors or when nothing could be scanned."
+    )]
+    Config(ConfigScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigScanArgs {
+    /// Files or directories to scan; `-` reads standard input
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Only run the Pod Security Standards checks of this level, and report the level each workload meets
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub pss: Option<PssArg>,
+    #[command(flatten)]
+    pub common: CommonScanArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PssArg {
+    Baseline,
+    Restricted,
+}
+
+/// Flags every scan takes.
+#[derive(Debug, Args)]
+pub struct CommonScanArgs {
+    /// Output format
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: FormatArg,
+    /// Write the report to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Severities to report, comma-separated (e.g. HIGH,CRITICAL); default all
+    #[arg(long, value_name = "LIST")]
+    pub severity: Option<String>,
+    /// Exit with this status when reported findings remain
+    #[arg(long, value_name = "N")]
+    pub exit_code: Option<i32>,
+    /// Ignore file (default: .palisadeignore.yaml in the project root, if present)
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+    /// Also list suppressed findings (they are always counted)
+    #[arg(long)]
+    pub show_suppressed: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Table,
+    Json,
+    Sarif,
+    Junit,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the built-in rules
+    List {
+        /// Output format
+        #[arg(short, long, value_enum, default_value = "table")]
+        format: ListFormat,
+        /// Only rules of this scanner (kubernetes, dockerfile)
+        #[arg(long)]
+        scanner: Option<String>,
+    },
+    /// Print the rule reference (docs/rules.md) as Markdown
+    Docs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}

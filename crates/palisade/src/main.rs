@@ -1,0 +1,69 @@
+//! The `palisade` binary: parses arguments, calls the libraries, prints. Nothing else.
+
+mod cli;
+mod rules;
+mod scan;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command, RulesCommand, ScanCommand};
+
+/// An error for the user: what went wrong and what to do. Exits with status 2.
+#[derive(Debug)]
+pub struct UserError(pub String);
+
+impl<T: std::fmt::Display> From<T> for UserError {
+    fn from(e: T) -> Self {
+        UserError(e.to_string())
+    }
+}
+
+/// Global settings every command needs.
+pub struct Ctx {
+    pub color_stdout: bool,
+    pub color_stderr: bool,
+    pub quiet: bool,
+    pub config: Option<std::path::PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let no_color = cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let ctx = Ctx {
+        color_stdout: !no_color && std::io::stdout().is_terminal(),
+        color_stderr: !no_color && std::io::stderr().is_terminal(),
+        quiet: cli.quiet,
+        config: cli.config,
+    };
+    let result = match cli.command {
+        Command::Scan(ScanCommand::Config(args)) => scan::config(&ctx, args),
+        Command::Explain { rule_id } => rules::explain(&ctx, &rule_id),
+        Command::Rules(RulesCommand::List { format, scanner }) => {
+            rules::list(format, scanner.as_deref())
+        }
+        Command::Rules(RulesCommand::Docs) => {
+            print!("{}", rules::docs_markdown());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "palisade", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(UserError(msg)) => {
+            let prefix = if ctx.color_stderr {
+                "\x1b[1;31merror:\x1b[0m"
+            } else {
+                "error:"
+            };
+            eprintln!("{prefix} {msg}");
+            ExitCode::from(2)
+        }
+    }
+}

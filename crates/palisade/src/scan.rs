@@ -1,0 +1,232 @@
+//! `palisade scan …`: run a scanner, apply the project's settings and ignore file, filter
+//! by severity, render, and pick the exit status.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use palisade_core::config::ProjectConfig;
+use palisade_core::ignore::{self, Date, IgnoreFile};
+use palisade_core::{ProblemKind, Report, Severity};
+use palisade_misconfig::pss::PssLevel;
+use palisade_misconfig::{Input, ScanOptions};
+use palisade_report::{Format, RenderOptions};
+
+use crate::cli::{CommonScanArgs, ConfigScanArgs, FormatArg, PssArg};
+use crate::{Ctx, UserError};
+
+/// Standard input is read up to this size.
+const MAX_STDIN: u64 = palisade_misconfig::DEFAULT_MAX_FILE_SIZE;
+
+pub fn config(ctx: &Ctx, args: ConfigScanArgs) -> Result<ExitCode, UserError> {
+    let project = load_project_config(ctx)?;
+    let mut opts = ScanOptions {
+        disabled: project.rules.disable.iter().cloned().collect(),
+        severity_overrides: project.rules.severity.clone().into_iter().collect(),
+        pss: args.pss.map(|p| match p {
+            PssArg::Baseline => PssLevel::Baseline,
+            PssArg::Restricted => PssLevel::Restricted,
+        }),
+        ..ScanOptions::default()
+    };
+    let known: HashSet<String> = palisade_misconfig::builtin_rules()
+        .iter()
+        .map(|m| m.id.to_ascii_uppercase())
+        .collect();
+    for id in opts.disabled.iter().chain(opts.severity_overrides.keys()) {
+        if !known.contains(&id.to_ascii_uppercase()) && !ctx.quiet {
+            eprintln!(
+                "warning: palisade.toml names unknown rule {id:?}; run `palisade rules list`"
+            );
+        }
+    }
+    opts.disabled = opts
+        .disabled
+        .iter()
+        .map(|s| s.to_ascii_uppercase())
+        .collect();
+
+    let mut inputs = Vec::new();
+    let mut stdin_used = false;
+    for p in &args.paths {
+        if p.as_os_str() == "-" {
+            if stdin_used {
+                return Err(UserError(
+                    "`-` (standard input) given more than once".into(),
+                ));
+            }
+            stdin_used = true;
+            inputs.push(Input::Stdin(read_stdin()?));
+        } else {
+            inputs.push(Input::Path(p.clone()));
+        }
+    }
+    let report = palisade_misconfig::scan(&inputs, &opts);
+    finish(ctx, &project, &args.common, report)
+}
+
+fn read_stdin() -> Result<String, UserError> {
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .take(MAX_STDIN + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| UserError(format!("cannot read standard input: {e}")))?;
+    if buf.len() as u64 > MAX_STDIN {
+        return Err(UserError(format!(
+            "standard input is over the {} MB limit; save it to a file and scan that",
+            MAX_STDIN / 1_048_576
+        )));
+    }
+    String::from_utf8(buf).map_err(|_| UserError("standard input is not UTF-8 text".into()))
+}
+
+fn load_project_config(ctx: &Ctx) -> Result<ProjectConfig, UserError> {
+    let path = match &ctx.config {
+        Some(p) => Some(p.clone()),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|d| ProjectConfig::discover(&d)),
+    };
+    match path {
+        Some(p) => ProjectConfig::load(&p).map_err(|e| {
+            UserError(format!(
+                "{e}\n  (fix the settings file, or pass --config with another one)"
+            ))
+        }),
+        None => Ok(ProjectConfig::default()),
+    }
+}
+
+/// Where the ignore file is: the flag, the settings file, or `.palisadeignore.yaml` next to
+/// the settings file or in the working directory.
+fn ignore_path(project: &ProjectConfig, common: &CommonScanArgs) -> Option<(PathBuf, bool)> {
+    if let Some(p) = &common.ignore_file {
+        return Some((p.clone(), true));
+    }
+    if let Some(p) = &project.scan.ignore_file {
+        return Some((project.resolve(p), true));
+    }
+    let dir = project
+        .source
+        .as_deref()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::current_dir().ok())?;
+    let p = dir.join(ignore::FILE_NAME);
+    p.is_file().then_some((p, false))
+}
+
+/// Applies suppressions and filters, renders, writes, and decides the exit status.
+pub fn finish(
+    ctx: &Ctx,
+    project: &ProjectConfig,
+    common: &CommonScanArgs,
+    mut report: Report,
+) -> Result<ExitCode, UserError> {
+    if let Some((path, explicit)) = ignore_path(project, common) {
+        match IgnoreFile::load(&path) {
+            Ok((file, problems)) => {
+                report.problems.extend(problems);
+                let warnings = file.apply(&mut report.findings, Date::today());
+                report.problems.extend(warnings);
+            }
+            Err(p) if explicit || path.exists() => {
+                return Err(UserError(p.to_string()));
+            }
+            Err(_) => {}
+        }
+    }
+
+    let severities: Option<Vec<Severity>> = match &common.severity {
+        Some(s) => Some(
+            palisade_core::severity::parse_list(s)
+                .map_err(|e| UserError(format!("--severity: {e}")))?,
+        ),
+        None => project.scan.severity.clone(),
+    };
+    if let Some(sev) = &severities {
+        report.findings.retain(|f| sev.contains(&f.severity));
+        let used: HashSet<String> = report.findings.iter().map(|f| f.rule_id.clone()).collect();
+        report.rules.retain(|r| used.contains(&r.id));
+    }
+    report.finish();
+
+    let show_suppressed = common.show_suppressed || project.scan.show_suppressed.unwrap_or(false);
+    let format = match common.format {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+        FormatArg::Sarif => Format::Sarif,
+        FormatArg::Junit => Format::Junit,
+    };
+    let to_file = common.output.is_some();
+    let text = palisade_report::render(
+        &report,
+        format,
+        RenderOptions {
+            color: ctx.color_stdout && !to_file,
+            show_suppressed,
+        },
+    );
+
+    // Problems go to stderr as well as into the report, so they are seen even when the
+    // report goes to a file or is a machine format.
+    for p in &report.problems {
+        let shown = match p.kind {
+            ProblemKind::Error => true,
+            ProblemKind::Skipped | ProblemKind::Warning => !ctx.quiet,
+        };
+        if shown {
+            let tag = match p.kind {
+                ProblemKind::Error => "error",
+                ProblemKind::Skipped => "note",
+                ProblemKind::Warning => "warning",
+            };
+            eprintln!("{tag}: {p}");
+        }
+    }
+
+    match &common.output {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| {
+                UserError(format!("cannot write report to {}: {e}", path.display()))
+            })?;
+            if !ctx.quiet {
+                eprintln!(
+                    "wrote {} ({} findings) to {}",
+                    format_name(format),
+                    report.summary.total(),
+                    path.display()
+                );
+            }
+        }
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (e.g. `| head`) is not an error worth a message.
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+    }
+
+    if report.files.is_empty() && report.summary.errors > 0 {
+        if !ctx.quiet {
+            eprintln!("error: nothing could be scanned");
+        }
+        return Ok(ExitCode::from(2));
+    }
+    let code = common.exit_code.or(project.scan.exit_code).unwrap_or(0);
+    if code != 0 && report.summary.total() > 0 {
+        return Ok(ExitCode::from(code.clamp(1, 255) as u8));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Table => "table",
+        Format::Json => "JSON report",
+        Format::Sarif => "SARIF",
+        Format::Junit => "JUnit XML",
+    }
+}
