@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 TARGET=${1:-../shared/corpus/k8s}
 PEERS=${PEERS:-$HOME/.cache/palisade-peers}
 export PATH="$PEERS/bin:$PATH"
-OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+# KEEP=DIR keeps each tool's JSON output there (docs/coverage.md is written from them).
+if [ -n "${KEEP:-}" ]; then OUT=$KEEP; mkdir -p "$OUT"; else OUT=$(mktemp -d); trap 'rm -rf "$OUT"' EXIT; fi
 
 cargo build --release -q -p palisade
 PAL=target/release/palisade

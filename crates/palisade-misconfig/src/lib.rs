@@ -170,18 +170,23 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Report {
         n => n,
     }
     .min(candidates.len().max(1));
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(c) = candidates.get(i) else { break };
-                    let outcome = scan_file(c, opts);
-                    results.lock().expect("no worker panics").push(outcome);
-                }
-            });
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(c) = candidates.get(i) else { break };
+            let outcome = scan_file(c, opts);
+            results.lock().expect("no worker panics").push(outcome);
         }
-    });
+    };
+    if threads <= 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(work);
+            }
+        });
+    }
     outcomes.extend(results.into_inner().expect("no worker panics"));
 
     let mut facts = Vec::new();

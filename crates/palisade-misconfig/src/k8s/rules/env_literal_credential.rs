@@ -25,7 +25,9 @@ Flags container environment variables whose name looks like a credential (`PASSW
 a trailing `AUTH`) and that carry a literal `value` instead of `valueFrom`. Names that
 point at a credential rather than hold it (`TOKEN_URL`, `PASSWORD_FILE`,
 `PASSWORD_SECRET_NAME`, `..._PATH`) and values that cannot be a secret (`$(VAR)`
-references, booleans, file paths, plain URLs) are skipped. The value is never printed.
+references, booleans, file paths, plain URLs, placeholders such as `<password>`,
+`insert_…`, `replace_…` or `your_…`) are skipped, as is etcd's `INITIAL_CLUSTER_TOKEN`
+(a cluster name, not a credential). The value is never printed.
 
 ## Why is this bad?
 A literal value is stored in plain text in the manifest, in Git history, in CI logs, in

@@ -22,8 +22,8 @@ pub static RULE: K8sRule = K8sRule {
 const DOC: &str = r#"## What it does
 Flags containers whose image has no tag or the `latest` tag and no digest. A registry
 port (`registry:5000/app`) is not a tag; an image with a digest (`@sha256:...`) is pinned
-whatever its tag; images built from template placeholders (`${IMAGE}`, `{{ ... }}`) are
-skipped.
+whatever its tag; images built from template placeholders (`${IMAGE}`, `{{ ... }}`) and
+documentation placeholders (`<your-image>`) are skipped: they are not what gets deployed.
 
 ## Why is this bad?
 `latest` (which is also what a missing tag means) moves: every node that pulls the image

@@ -32,8 +32,10 @@ const DOC: &str = r#"## What it does
 Looks at all objects of a scan together and reports, once per namespace, a namespace that
 holds workloads (Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets,
 ReplicationControllers, Jobs, CronJobs) but no NetworkPolicy. The finding is placed on the
-first workload of the namespace. Objects without `metadata.namespace` form one group,
-"(no namespace set)", since they all land in the namespace they are applied to.
+first workload of the namespace. Objects without `metadata.namespace` land in whatever
+namespace they are applied to, usually together with the files beside them: they are grouped
+by folder, and a NetworkPolicy without a namespace covers the workloads of its own folder and
+the folders below it.
 NetworkPolicies that live only in the cluster, or policies of other kinds (such as Cilium's
 CiliumNetworkPolicy), are not seen: scan them together with the workloads.
 
@@ -98,58 +100,83 @@ spec:
 - NSA/CISA Kubernetes Hardening Guide, "Network separation and hardening"
 "#;
 
-/// What the scan holds for one namespace.
+/// Where the objects of a group will run: a namespace they name, or, for objects that name
+/// none (they land in whatever namespace they are applied to), the folder they sit in.
+#[derive(PartialEq, Eq)]
+enum Place<'a> {
+    Namespace(&'a str),
+    Folder(&'a str),
+}
+
+/// What the scan holds for one place.
 struct Group<'a> {
-    namespace: Option<&'a str>,
-    first_workload: Option<usize>,
+    place: Place<'a>,
+    first_workload: usize,
     workloads: usize,
-    has_policy: bool,
+}
+
+fn folder_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// An unnamespaced policy in folder `policy` is applied together with the unnamespaced
+/// objects of that folder and the folders below it.
+fn covers(policy: &str, folder: &str) -> bool {
+    policy.is_empty()
+        || folder == policy
+        || folder
+            .strip_prefix(policy)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn check(facts: &[ObjectFacts], out: &mut Vec<(usize, String)>) {
+    let mut policy_namespaces: Vec<&str> = Vec::new();
+    let mut policy_folders: Vec<&str> = Vec::new();
     let mut groups: Vec<Group<'_>> = Vec::new();
     for (i, f) in facts.iter().enumerate() {
-        let ns = f.resource.namespace.as_deref();
-        let pos = match groups.iter().position(|g| g.namespace == ns) {
-            Some(pos) => pos,
-            None => {
-                groups.push(Group {
-                    namespace: ns,
-                    first_workload: None,
-                    workloads: 0,
-                    has_policy: false,
-                });
-                groups.len() - 1
-            }
+        let place = match f.resource.namespace.as_deref() {
+            Some(ns) => Place::Namespace(ns),
+            None => Place::Folder(folder_of(&f.path)),
         };
-        let g = &mut groups[pos];
         if f.resource.kind == "NetworkPolicy" {
-            g.has_policy = true;
+            match place {
+                Place::Namespace(ns) => policy_namespaces.push(ns),
+                Place::Folder(dir) => policy_folders.push(dir),
+            }
         } else if f.is_workload && RUNNING_KINDS.contains(&f.resource.kind.as_str()) {
-            g.workloads += 1;
-            g.first_workload.get_or_insert(i);
+            match groups.iter_mut().find(|g| g.place == place) {
+                Some(g) => g.workloads += 1,
+                None => groups.push(Group {
+                    place,
+                    first_workload: i,
+                    workloads: 1,
+                }),
+            }
         }
     }
     for g in groups {
-        let Some(first) = g.first_workload else {
-            continue;
-        };
-        if g.has_policy {
-            continue;
-        }
-        let name = match g.namespace {
-            Some(ns) => format!("namespace \"{ns}\""),
-            None => "the namespace these objects are applied to (none set)".to_string(),
-        };
         let count = if g.workloads == 1 {
             "1 workload".to_string()
         } else {
             format!("{} workloads", g.workloads)
         };
-        out.push((
-            first,
-            format!("{name} has {count} but no NetworkPolicy in the scanned files"),
-        ));
+        let message = match g.place {
+            Place::Namespace(ns) if !policy_namespaces.contains(&ns) => {
+                format!("namespace \"{ns}\" has {count} but no NetworkPolicy in the scanned files")
+            }
+            Place::Folder(dir) if !policy_folders.iter().any(|p| covers(p, dir)) => {
+                let place = if dir.is_empty() {
+                    String::new()
+                } else {
+                    format!(" in \"{dir}\"")
+                };
+                format!(
+                    "{count}{place} set no namespace, and no NetworkPolicy without a namespace is in this folder or above"
+                )
+            }
+            _ => continue,
+        };
+        out.push((g.first_workload, message));
     }
 }
 
@@ -205,7 +232,7 @@ mod tests {
                 ),
                 (
                     2,
-                    "the namespace these objects are applied to (none set) has 2 workloads but no NetworkPolicy in the scanned files".to_string()
+                    "2 workloads set no namespace, and no NetworkPolicy without a namespace is in this folder or above".to_string()
                 ),
             ]
         );
@@ -227,6 +254,30 @@ mod tests {
                 "namespace \"default\" has 1 workload but no NetworkPolicy in the scanned files"
                     .to_string()
             )]
+        );
+    }
+
+    #[test]
+    fn unnamespaced_policies_cover_their_folder_and_below() {
+        let facts = [
+            fact("NetworkPolicy", "deny", None, "apps/a/np.yaml", 1),
+            fact("Deployment", "x", None, "apps/a/x.yaml", 1),
+            fact("Deployment", "y", None, "apps/a/sub/y.yaml", 1),
+            fact("Deployment", "z", None, "apps/b/z.yaml", 1),
+            fact("Deployment", "w", None, "apps/ab/w.yaml", 1),
+        ];
+        assert_eq!(
+            run(&facts),
+            vec![
+                (
+                    3,
+                    "1 workload in \"apps/b\" set no namespace, and no NetworkPolicy without a namespace is in this folder or above".to_string()
+                ),
+                (
+                    4,
+                    "1 workload in \"apps/ab\" set no namespace, and no NetworkPolicy without a namespace is in this folder or above".to_string()
+                ),
+            ]
         );
     }
 

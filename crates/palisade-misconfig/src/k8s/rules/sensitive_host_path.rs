@@ -15,6 +15,11 @@ const TREES: &[&str] = &[
     "/home",
     "/var/lib/kubelet",
     "/var/lib/etcd",
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/bin",
+    "/sbin",
 ];
 
 /// Sensitive only as a whole (`/dev/fuse` or `/dev/kvm` are device mounts with a purpose).
@@ -37,14 +42,16 @@ pub static RULE: K8sRule = K8sRule {
 const DOC: &str = r#"## What it does
 Flags `hostPath` volumes that mount a sensitive part of the node's filesystem: the root
 `/`, `/etc` (including `/etc/kubernetes`), `/proc`, `/sys`, `/boot`, `/root`, `/home`,
-`/var/lib/kubelet` and `/var/lib/etcd` or anything below them, and `/dev` as a whole.
+`/var/lib/kubelet`, `/var/lib/etcd`, the system binaries and libraries (`/usr`, `/lib`,
+`/lib64`, `/bin`, `/sbin`) or anything below them, and `/dev` as a whole.
 Paths are compared after removing repeated and trailing slashes. Container runtime
 sockets are reported by PAL-K8S-034 instead.
 
 ## Why is this bad?
 These paths hold the node's identity and control: `/etc` has the kubelet's and the
 control plane's credentials and certificates, `/var/lib/kubelet` has every pod's mounted
-secrets and service account tokens, `/var/lib/etcd` is the whole cluster state, and writes
+secrets and service account tokens, `/var/lib/etcd` is the whole cluster state, a writable
+`/usr` or `/lib` lets a container replace the binaries and libraries the node runs, and writes
 to `/etc`, `/root` or `/boot` give persistent root on the node (cron jobs, SSH keys,
 kernels). `/proc`, `/sys` and `/dev` expose host processes, kernel tunables and raw
 devices. A compromised pod with such a mount can usually take over the node and then the
@@ -179,6 +186,24 @@ spec:
                 (
                     16,
                     "volume \"home\" mounts the sensitive host path \"/home/admin/.ssh\"",
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn system_binaries_and_libraries() {
+        assert_k8s(
+            &super::RULE,
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  volumes:\n  - {name: usr, hostPath: {path: /usr/lib}}\n  - {name: lib, hostPath: {path: /lib64}}\n  - {name: ok, hostPath: {path: /usrdata}}\n  containers: [{name: c, image: x:1}]\n",
+            &[
+                (
+                    6,
+                    "volume \"usr\" mounts the sensitive host path \"/usr/lib\"",
+                ),
+                (
+                    7,
+                    "volume \"lib\" mounts the sensitive host path \"/lib64\"",
                 ),
             ],
         );
