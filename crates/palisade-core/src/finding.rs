@@ -135,33 +135,72 @@ impl Finding {
     }
 
     /// Attaches up to `context` lines around the location from the file's text.
-    pub fn with_code(mut self, text: &str, context: u32) -> Finding {
+    pub fn with_code(mut self, lines: &LineIndex<'_>, context: u32) -> Finding {
         let (Some(start), Some(end)) = (self.location.start_line, self.location.end_line) else {
             return self;
         };
         // Long spans (a whole resource) are cut to a few lines; the location keeps the range.
         let shown_end = end.min(start + 4);
         let first = start.saturating_sub(context).max(1);
-        let last = shown_end + context;
-        self.code = text
-            .lines()
-            .enumerate()
-            .skip(first as usize - 1)
-            .take((last - first + 1) as usize)
-            .map(|(i, line)| {
-                let number = i as u32 + 1;
+        let last = (shown_end + context).min(lines.len() as u32);
+        self.code = (first..=last)
+            .filter_map(|number| {
+                let line = lines.line(number)?;
                 let mut text: String = line.chars().take(200).collect();
                 if text.len() < line.len() {
                     text.push('…');
                 }
-                CodeLine {
+                Some(CodeLine {
                     number,
                     text,
                     highlight: number >= start && number <= shown_end,
-                }
+                })
             })
             .collect();
         self
+    }
+}
+
+/// Where each line of a text starts, so that any line can be fetched without scanning the
+/// text from the top (a file with thousands of findings would otherwise be read thousands of
+/// times).
+#[derive(Debug, Clone)]
+pub struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> LineIndex<'a> {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        if starts.last() == Some(&text.len()) && starts.len() > 1 {
+            starts.pop();
+        }
+        LineIndex { text, starts }
+    }
+
+    /// Number of lines.
+    pub fn len(&self) -> usize {
+        if self.text.is_empty() {
+            0
+        } else {
+            self.starts.len()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Line `n` (1-based) without its line ending.
+    pub fn line(&self, n: u32) -> Option<&'a str> {
+        let i = (n as usize).checked_sub(1)?;
+        let start = *self.starts.get(i)?;
+        let end = self.starts.get(i + 1).map_or(self.text.len(), |e| e - 1);
+        let line = &self.text[start..end.max(start)];
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        Some(line.strip_suffix('\r').unwrap_or(line))
     }
 }
 
@@ -185,7 +224,7 @@ mod tests {
             code: vec![],
             suppressed: None,
         }
-        .with_code(text, 1);
+        .with_code(&LineIndex::new(text), 1);
         let numbers: Vec<u32> = f.code.iter().map(|c| c.number).collect();
         assert_eq!(numbers, [1, 2, 3, 4, 5, 6, 7]);
         assert!(
@@ -194,5 +233,21 @@ mod tests {
                 && f.code[5].highlight
                 && !f.code[6].highlight
         );
+    }
+
+    #[test]
+    fn line_index() {
+        let idx = LineIndex::new("a\r\nbb\n\nlast");
+        assert_eq!(idx.len(), 4);
+        assert_eq!(idx.line(1), Some("a"));
+        assert_eq!(idx.line(2), Some("bb"));
+        assert_eq!(idx.line(3), Some(""));
+        assert_eq!(idx.line(4), Some("last"));
+        assert_eq!(idx.line(5), None);
+        assert_eq!(idx.line(0), None);
+        let idx = LineIndex::new("x\n");
+        assert_eq!(idx.len(), 1);
+        assert_eq!(idx.line(1), Some("x"));
+        assert!(LineIndex::new("").is_empty());
     }
 }

@@ -15,7 +15,9 @@ pub mod report;
 pub mod rule;
 pub mod severity;
 
-pub use finding::{CodeLine, Finding, Location, ResourceRef, Suppression, SuppressionSource};
+pub use finding::{
+    CodeLine, Finding, LineIndex, Location, ResourceRef, Suppression, SuppressionSource,
+};
 pub use report::{InputProblem, ProblemKind, Report, Summary};
 pub use rule::{RuleDoc, RuleInfo, RuleMeta, Scanner};
 pub use severity::Severity;

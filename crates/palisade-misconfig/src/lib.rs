@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use palisade_core::report::{PssResult, ScannedFile};
 use palisade_core::{
-    Finding, InputProblem, Location, ProblemKind, Report, RuleInfo, RuleMeta, Severity,
+    Finding, InputProblem, LineIndex, Location, ProblemKind, Report, RuleInfo, RuleMeta, Severity,
     Suppression, SuppressionSource,
 };
 use palisade_yaml::{Node, Span};
@@ -522,6 +522,7 @@ fn scan_manifest(display: &str, text: &str, opts: &ScanOptions) -> FileOutcome {
         return out;
     }
     let stream = palisade_yaml::parse_stream(text);
+    let lines = LineIndex::new(text);
     if let Some(e) = &stream.error {
         let what = if display.ends_with(".json") {
             "JSON"
@@ -545,7 +546,7 @@ fn scan_manifest(display: &str, text: &str, opts: &ScanOptions) -> FileOutcome {
                 continue;
             }
             resources += 1;
-            check_resource(display, text, &r, opts, &mut out);
+            check_resource(display, &lines, &r, opts, &mut out);
         }
     }
     if resources > 0 {
@@ -560,7 +561,7 @@ fn scan_manifest(display: &str, text: &str, opts: &ScanOptions) -> FileOutcome {
 
 fn check_resource(
     display: &str,
-    text: &str,
+    lines: &LineIndex<'_>,
     r: &Resource<'_>,
     opts: &ScanOptions,
     out: &mut FileOutcome,
@@ -585,7 +586,7 @@ fn check_resource(
                 .map(str::to_string),
         );
         for hit in hits {
-            let mut f = hit_to_finding(&rule.meta, hit, display, text, opts);
+            let mut f = hit_to_finding(&rule.meta, hit, display, lines, opts);
             f.resource = Some(r.reference());
             if let Some((ids, reason)) = &ignored
                 && ids.iter().any(|i| i.eq_ignore_ascii_case(rule.meta.id))
@@ -651,7 +652,7 @@ fn hit_to_finding(
     meta: &RuleMeta,
     hit: Hit,
     display: &str,
-    text: &str,
+    lines: &LineIndex<'_>,
     opts: &ScanOptions,
 ) -> Finding {
     let Span {
@@ -665,7 +666,7 @@ fn hit_to_finding(
         location.start_column = Some(start_col);
         location.end_column = Some(end_col);
     }
-    let mut f = new_finding(meta, hit.message, location, opts).with_code(text, 1);
+    let mut f = new_finding(meta, hit.message, location, opts).with_code(lines, 1);
     f.field = hit.field;
     f
 }
@@ -673,6 +674,7 @@ fn hit_to_finding(
 fn scan_dockerfile(display: &str, text: &str, opts: &ScanOptions) -> FileOutcome {
     let mut out = FileOutcome::default();
     let df = Dockerfile::parse(text);
+    let lines = LineIndex::new(text);
     if df.stages.is_empty() {
         out.problems.push(problem(
             ProblemKind::Error,
@@ -690,7 +692,7 @@ fn scan_dockerfile(display: &str, text: &str, opts: &ScanOptions) -> FileOutcome
         (rule.check)(&df, &mut hits);
         for hit in hits {
             out.findings
-                .push(hit_to_finding(&rule.meta, hit, display, text, opts));
+                .push(hit_to_finding(&rule.meta, hit, display, &lines, opts));
         }
     }
     out.scanned = Some(ScannedFile {

@@ -6,18 +6,12 @@ use std::fmt::Write;
 
 use palisade_core::{Finding, Report};
 
-use crate::RenderOptions;
-
-pub fn render(report: &Report, opts: RenderOptions) -> String {
+pub fn render(report: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut suites: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in &report.files {
         suites.entry(f.path.as_str()).or_default();
     }
-    for f in report
-        .findings
-        .iter()
-        .filter(|f| opts.show_suppressed || f.suppressed.is_none())
-    {
+    for f in &report.findings {
         suites.entry(f.location.path.as_str()).or_default().push(f);
     }
     let total_failures: usize = suites
@@ -80,9 +74,11 @@ pub fn render(report: &Report, opts: RenderOptions) -> String {
             let _ = writeln!(out, "    </testcase>");
         }
         let _ = writeln!(out, "  </testsuite>");
+        w.write_all(out.as_bytes())?;
+        out.clear();
     }
     out.push_str("</testsuites>\n");
-    out
+    w.write_all(out.as_bytes())
 }
 
 /// Escapes text for XML attributes and content, dropping characters XML 1.0 forbids.

@@ -1,7 +1,8 @@
 //! Renderers: turn a [`Report`](palisade_core::Report) into what a person or a tool reads.
 //!
 //! Renderers only format; they never filter, match or decide. Every format writes the
-//! findings in the report's order, so output is deterministic for the same input.
+//! findings in the report's order, so output is deterministic for the same input, and writes
+//! as it goes rather than building the whole output in memory.
 
 pub mod junit;
 pub mod sarif;
@@ -38,33 +39,39 @@ impl std::str::FromStr for Format {
 pub struct RenderOptions {
     /// ANSI colours in table output.
     pub color: bool,
-    /// Show suppressed findings (they are always counted in the summary).
+    /// Whether suppressed findings were asked for. Renderers show every finding the report
+    /// holds; the caller drops suppressed ones beforehand when they were not asked for. The
+    /// flag only changes hints (the table's "--show-suppressed to list").
     pub show_suppressed: bool,
 }
 
-/// Renders a report. `rules` describes every rule that may appear (for SARIF rule help).
-pub fn render(report: &Report, format: Format, opts: RenderOptions) -> String {
+/// Renders a report into `out`, streaming: memory stays bounded by one file's findings in
+/// the table, not by the size of the whole output.
+pub fn render(
+    report: &Report,
+    format: Format,
+    opts: RenderOptions,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     match format {
-        Format::Table => table::render(report, opts),
-        Format::Json => json(report, opts),
-        Format::Sarif => sarif::render(report, opts),
-        Format::Junit => junit::render(report, opts),
+        Format::Table => table::render(report, opts, out),
+        Format::Json => json(report, out),
+        Format::Sarif => sarif::render(report, out),
+        Format::Junit => junit::render(report, out),
     }
 }
 
-/// The public JSON report (`docs/report-format.md`). Suppressed findings are included only
-/// when asked for; the summary counts them either way.
-pub fn json(report: &Report, opts: RenderOptions) -> String {
-    let mut s = if opts.show_suppressed {
-        serde_json::to_string_pretty(report)
-    } else {
-        let mut r = report.clone();
-        r.findings.retain(|f| f.suppressed.is_none());
-        serde_json::to_string_pretty(&r)
-    }
-    .expect("reports always serialise");
-    s.push('\n');
-    s
+/// Renders a report into a string (tests, small outputs).
+pub fn render_to_string(report: &Report, format: Format, opts: RenderOptions) -> String {
+    let mut buf = Vec::new();
+    render(report, format, opts, &mut buf).expect("writing to memory does not fail");
+    String::from_utf8(buf).expect("renderers write UTF-8")
+}
+
+/// The public JSON report (`docs/report-format.md`).
+pub fn json(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    out.write_all(b"\n")
 }
 
 /// Renders one rule's documentation for a terminal (`palisade explain`).

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use palisade_core::{Finding, ProblemKind, Report, RuleDoc, RuleInfo, Severity};
 
-use crate::{RenderOptions, path_to_uri};
+use crate::path_to_uri;
 
 /// The numeric score GitHub uses to bucket `security-severity`.
 fn security_severity(s: Severity) -> &'static str {
@@ -129,14 +129,47 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
     r
 }
 
-pub fn render(report: &Report, opts: RenderOptions) -> String {
+/// The results array, serialised one finding at a time so that a report with many findings
+/// never exists twice in memory.
+struct Results<'a>(&'a Report);
+
+impl serde::Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let index: std::collections::HashMap<&str, usize> = self
+            .0
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.as_str(), i))
+            .collect();
+        let mut seq = s.serialize_seq(Some(self.0.findings.len()))?;
+        for f in &self.0.findings {
+            seq.serialize_element(&result(f, index.get(f.rule_id.as_str()).copied()))?;
+        }
+        seq.end()
+    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    tool: Value,
+    invocations: Value,
+    results: Results<'a>,
+    column_kind: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [Run<'a>; 1],
+}
+
+pub fn render(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let rules: Vec<Value> = report.rules.iter().map(rule_descriptor).collect();
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .filter(|f| opts.show_suppressed || f.suppressed.is_none())
-        .map(|f| result(f, report.rules.iter().position(|r| r.id == f.rule_id)))
-        .collect();
     let notifications: Vec<Value> = report
         .problems
         .iter()
@@ -153,28 +186,27 @@ pub fn render(report: &Report, opts: RenderOptions) -> String {
             json!({ "level": level, "message": { "text": p.message }, "locations": [loc] })
         })
         .collect();
-    let doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
+    let log = Log {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        version: "2.1.0",
+        runs: [Run {
+            tool: json!({ "driver": {
                 "name": "Palisade",
                 "informationUri": "https://github.com/palisade-dev/palisade",
                 "version": report.tool.version,
                 "semanticVersion": report.tool.version,
                 "rules": rules,
-            }},
-            "invocations": [{
+            }}),
+            invocations: json!([{
                 "executionSuccessful": true,
                 "toolExecutionNotifications": notifications,
-            }],
-            "results": results,
-            "columnKind": "unicodeCodePoints",
-        }]
-    });
-    let mut s = serde_json::to_string_pretty(&doc).expect("SARIF always serialises");
-    s.push('\n');
-    s
+            }]),
+            results: Results(report),
+            column_kind: "unicodeCodePoints",
+        }],
+    };
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    out.write_all(b"\n")
 }
 
 #[cfg(test)]

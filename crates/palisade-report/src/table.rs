@@ -8,17 +8,15 @@ use palisade_core::{Finding, ProblemKind, Report, Severity};
 
 use crate::{RenderOptions, Styles};
 
-pub fn render(report: &Report, opts: RenderOptions) -> String {
+pub fn render(
+    report: &Report,
+    opts: RenderOptions,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let st = Styles::new(opts.color);
     let mut out = String::new();
-    let shown: Vec<&Finding> = report
-        .findings
-        .iter()
-        .filter(|f| opts.show_suppressed || f.suppressed.is_none())
-        .collect();
-
     let mut by_file: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-    for f in &shown {
+    for f in &report.findings {
         by_file.entry(f.location.path.as_str()).or_default().push(f);
     }
     for (path, findings) in &by_file {
@@ -43,6 +41,8 @@ pub fn render(report: &Report, opts: RenderOptions) -> String {
         for f in findings {
             finding(&mut out, f, &st);
         }
+        w.write_all(out.as_bytes())?;
+        out.clear();
     }
 
     if !report.pss.is_empty() {
@@ -122,7 +122,7 @@ pub fn render(report: &Report, opts: RenderOptions) -> String {
         let _ = write!(out, ", {} skipped", s.skipped);
     }
     out.push('\n');
-    out
+    w.write_all(out.as_bytes())
 }
 
 fn plural(n: usize) -> &'static str {

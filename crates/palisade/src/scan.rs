@@ -160,35 +160,35 @@ pub fn finish(
         FormatArg::Junit => Format::Junit,
     };
     let to_file = common.output.is_some();
-    let text = palisade_report::render(
-        &report,
-        format,
-        RenderOptions {
-            color: ctx.color_stdout && !to_file,
-            show_suppressed,
-        },
-    );
+    let render_opts = RenderOptions {
+        color: ctx.color_stdout && !to_file,
+        show_suppressed,
+    };
+    if !show_suppressed {
+        // Counted in the summary already; not listed.
+        report.findings.retain(|f| f.suppressed.is_none());
+    }
 
     // Problems go to stderr as well as into the report, so they are seen even when the
     // report goes to a file or is a machine format.
     for p in &report.problems {
-        let shown = match p.kind {
-            ProblemKind::Error => true,
-            ProblemKind::Skipped | ProblemKind::Warning => !ctx.quiet,
+        let tag = match p.kind {
+            ProblemKind::Error => "error",
+            ProblemKind::Skipped if !ctx.quiet => "note",
+            ProblemKind::Warning if !ctx.quiet => "warning",
+            _ => continue,
         };
-        if shown {
-            let tag = match p.kind {
-                ProblemKind::Error => "error",
-                ProblemKind::Skipped => "note",
-                ProblemKind::Warning => "warning",
-            };
-            eprintln!("{tag}: {p}");
-        }
+        eprintln!("{tag}: {p}");
     }
 
     match &common.output {
         Some(path) => {
-            std::fs::write(path, text).map_err(|e| {
+            let write = || -> std::io::Result<()> {
+                let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+                palisade_report::render(&report, format, render_opts, &mut w)?;
+                w.into_inner().map_err(|e| e.into_error())?.sync_all()
+            };
+            write().map_err(|e| {
                 UserError(format!("cannot write report to {}: {e}", path.display()))
             })?;
             if !ctx.quiet {
@@ -202,10 +202,15 @@ pub fn finish(
         }
         None => {
             use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (e.g. `| head`) is not an error worth a message.
-            let _ = out.write_all(text.as_bytes());
-            let _ = out.flush();
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            let result = palisade_report::render(&report, format, render_opts, &mut w)
+                .and_then(|_| w.flush());
+            match result {
+                // A closed pipe (e.g. `| head`) is not an error worth a message.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(e) => return Err(UserError(format!("cannot write the report: {e}"))),
+                Ok(()) => {}
+            }
         }
     }
 

@@ -113,13 +113,13 @@ fn uses_cache_mount(inst: &Instruction) -> bool {
     })
 }
 
-/// Whether `PIP_NO_CACHE_DIR` is set by ENV or ARG before instruction `idx`, in its stage
-/// or a stage it is built from.
-fn pip_env_before(df: &Dockerfile, idx: usize, stages: &[usize]) -> bool {
-    df.instructions[..idx]
+/// The instructions (index and stage) that set `PIP_NO_CACHE_DIR` by ENV or ARG, found in
+/// one pass so that each RUN does not rescan the instructions before it.
+fn pip_no_cache_settings(df: &Dockerfile) -> Vec<(usize, usize)> {
+    df.instructions
         .iter()
-        .filter(|i| stages.contains(&i.stage))
-        .any(|i| match i.keyword.as_str() {
+        .enumerate()
+        .filter(|(_, i)| match i.keyword.as_str() {
             "ENV" => parse_env_pairs(&i.args)
                 .iter()
                 .any(|(n, _)| n == "PIP_NO_CACHE_DIR"),
@@ -128,10 +128,13 @@ fn pip_env_before(df: &Dockerfile, idx: usize, stages: &[usize]) -> bool {
                 .any(|(n, v)| n == "PIP_NO_CACHE_DIR" && v.is_some()),
             _ => false,
         })
+        .map(|(idx, i)| (idx, i.stage))
+        .collect()
 }
 
 fn check(df: &Dockerfile, out: &mut Vec<Hit>) {
     let shipped = image_stages(df);
+    let pip_settings = pip_no_cache_settings(df);
     for (idx, inst) in df.instructions.iter().enumerate() {
         let Some(run) = run_like(inst) else {
             continue;
@@ -142,7 +145,10 @@ fn check(df: &Dockerfile, out: &mut Vec<Hit>) {
         let script = run_text(&run).script;
         let cmds = commands(&script);
         let stages = ancestry(df, inst.stage);
-        let pip_env = pip_env_before(df, idx, &stages);
+        // Set by ENV or ARG before this RUN, in its stage or a stage it is built from.
+        let pip_env = pip_settings
+            .iter()
+            .any(|(at, stage)| *at < idx && stages.contains(stage));
         let mut reported: Vec<Manager> = Vec::new();
         for install in cmds.iter().filter_map(|c| install_of(c)) {
             if reported.contains(&install.manager) || cleaned(&install, &cmds, &script, pip_env) {
