@@ -44,9 +44,6 @@ pub struct ScanSettings {
     pub exit_code: Option<i32>,
     pub ignore_file: Option<PathBuf>,
     pub show_suppressed: Option<bool>,
-    /// Policy directories with custom Rego rules.
-    #[serde(default)]
-    pub policy: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -104,19 +101,12 @@ impl ProjectConfig {
         })
     }
 
-    /// Looks for `palisade.toml` in `start` and its parents, stopping after the folder that
-    /// holds `.git` (the project root).
+    /// Looks for `palisade.toml` in `start` and its parents up to the project root (the
+    /// nearest folder holding `.git`). Outside a repository only `start` itself is searched:
+    /// a settings file in some parent folder (say, a shared `/tmp`) must not silently change
+    /// a scan.
     pub fn discover(start: &Path) -> Option<PathBuf> {
-        for dir in start.ancestors() {
-            let candidate = dir.join(FILE_NAME);
-            if candidate.is_file() {
-                return Some(candidate);
-            }
-            if dir.join(".git").exists() {
-                break;
-            }
-        }
-        None
+        find_in_project(start, FILE_NAME)
     }
 
     /// Resolves a path written in the file relative to the file's folder.
@@ -128,9 +118,52 @@ impl ProjectConfig {
     }
 }
 
+/// The project root: the nearest folder at or above `start` that holds `.git`.
+pub fn project_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+/// Finds `name` in `start` or a parent up to the project root; only in `start` when there is
+/// no project root.
+pub fn find_in_project(start: &Path, name: &str) -> Option<PathBuf> {
+    let root = project_root(start);
+    for dir in start.ancestors() {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if root.as_deref().is_none_or(|r| r == dir) {
+            break;
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discovery_stops_at_the_project_root_or_the_start() {
+        let base = std::env::temp_dir().join(format!("palisade-cfg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let sub = base.join("repo/a/b");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(base.join(FILE_NAME), "").unwrap();
+        // No repository: the file two levels up is not picked up.
+        assert_eq!(ProjectConfig::discover(&sub), None);
+        std::fs::create_dir(base.join("repo/.git")).unwrap();
+        assert_eq!(ProjectConfig::discover(&sub), None, "stops at the root");
+        std::fs::write(base.join("repo").join(FILE_NAME), "").unwrap();
+        assert_eq!(
+            ProjectConfig::discover(&sub),
+            Some(base.join("repo").join(FILE_NAME))
+        );
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 
     #[test]
     fn parses_and_reports_lines() {

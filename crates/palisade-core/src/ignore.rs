@@ -100,6 +100,8 @@ pub struct IgnoreEntry {
 pub struct IgnoreFile {
     pub path: String,
     pub entries: Vec<IgnoreEntry>,
+    /// The folder path globs are relative to (the ignore file's own folder), resolved.
+    pub base: Option<std::path::PathBuf>,
 }
 
 impl IgnoreFile {
@@ -113,7 +115,11 @@ impl IgnoreFile {
             line: None,
             message: format!("cannot read ignore file: {e}"),
         })?;
-        Self::parse(&display, &text)
+        let (mut file, problems) = Self::parse(&display, &text)?;
+        file.base = std::fs::canonicalize(path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf));
+        Ok((file, problems))
     }
 
     pub fn parse(path: &str, text: &str) -> Result<(IgnoreFile, Vec<InputProblem>), InputProblem> {
@@ -130,6 +136,7 @@ impl IgnoreFile {
         let mut file = IgnoreFile {
             path: path.to_string(),
             entries: Vec::new(),
+            base: None,
         };
         let mut problems = Vec::new();
         let Some(doc) = stream.documents.first() else {
@@ -164,9 +171,21 @@ impl IgnoreFile {
     /// expired entry that would otherwise have matched something.
     pub fn apply(&self, findings: &mut [Finding], today: Date) -> Vec<InputProblem> {
         let mut expired_hit = vec![false; self.entries.len()];
+        // Globs are written relative to the ignore file's folder, whatever folder the scan
+        // was started from: resolve each reported path once.
+        let mut relative: std::collections::HashMap<String, Option<String>> = Default::default();
         for f in findings.iter_mut().filter(|f| f.suppressed.is_none()) {
+            let rel = relative
+                .entry(f.location.path.clone())
+                .or_insert_with(|| {
+                    let base = self.base.as_ref()?;
+                    let real = std::fs::canonicalize(&f.location.path).ok()?;
+                    let rel = real.strip_prefix(base).ok()?;
+                    Some(rel.to_string_lossy().replace('\\', "/"))
+                })
+                .clone();
             for (i, e) in self.entries.iter().enumerate() {
-                if !e.matches(f) {
+                if !e.matches(f, rel.as_deref()) {
                     continue;
                 }
                 if e.expires.is_some_and(|d| d < today) {
@@ -202,13 +221,18 @@ impl IgnoreFile {
 }
 
 impl IgnoreEntry {
-    pub fn matches(&self, f: &Finding) -> bool {
+    /// Does this entry cover the finding? `relative` is the finding's path relative to the
+    /// ignore file's folder, when that could be worked out.
+    pub fn matches(&self, f: &Finding, relative: Option<&str>) -> bool {
         if !self.id.eq_ignore_ascii_case(&f.rule_id) {
             return false;
         }
         if let Some(glob) = &self.path {
-            let p = f.location.path.trim_start_matches("./");
-            if !glob.is_match(p) && !Path::new(p).ancestors().any(|a| glob.is_match(a)) {
+            let hit = |p: &str| {
+                let p = p.trim_start_matches("./");
+                glob.is_match(p) || Path::new(p).ancestors().any(|a| glob.is_match(a))
+            };
+            if !hit(&f.location.path) && !relative.is_some_and(hit) {
                 return false;
             }
         }

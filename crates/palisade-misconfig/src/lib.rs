@@ -95,12 +95,42 @@ impl FileType {
     pub fn from_name(path: &Path) -> Option<FileType> {
         let name = path.file_name()?.to_str()?;
         let lower = name.to_ascii_lowercase();
+        // `Dockerfile.dev` is a Dockerfile; `Dockerfile.dockerignore` (BuildKit's per-file
+        // ignore list), editor and patch leftovers and other formats are not.
+        const NOT_DOCKERFILE: &[&str] = &[
+            "dockerignore",
+            "md",
+            "txt",
+            "vim",
+            "swp",
+            "orig",
+            "rej",
+            "bak",
+            "json",
+            "yaml",
+            "yml",
+            "sh",
+            "lock",
+            "sum",
+            "go",
+            "py",
+            "rs",
+            "js",
+            "ts",
+            "html",
+            "j2",
+            "tmpl",
+            "tpl",
+            "template",
+        ];
+        let suffix_ok =
+            |rest: &str| !NOT_DOCKERFILE.contains(&rest.rsplit('.').next().unwrap_or(rest));
         if lower == "dockerfile"
             || lower == "containerfile"
             || lower.ends_with(".dockerfile")
             || lower.ends_with(".containerfile")
-            || lower.starts_with("dockerfile.")
-            || lower.starts_with("containerfile.")
+            || lower.strip_prefix("dockerfile.").is_some_and(suffix_ok)
+            || lower.strip_prefix("containerfile.").is_some_and(suffix_ok)
         {
             return Some(FileType::Dockerfile);
         }
@@ -159,7 +189,7 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Report {
     for input in inputs {
         match input {
             Input::Path(p) => discover(p, &mut candidates, &mut report.problems),
-            Input::Stdin(text) => outcomes.push(scan_text("<stdin>", None, text, opts)),
+            Input::Stdin(text) => outcomes.push(scan_text("<stdin>", None, text, opts, true)),
         }
     }
 
@@ -216,6 +246,7 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Report {
                 opts,
             );
             finding.resource = Some(f.resource.clone());
+            finding.suppressed = annotation_suppression(f.ignored.as_ref(), rule.meta.id);
             report.findings.push(finding);
         }
     }
@@ -307,8 +338,12 @@ fn discover(root: &Path, out: &mut Vec<Candidate>, problems: &mut Vec<InputProbl
         });
         return;
     }
+    // Symbolic links are not followed while walking: a link inside the tree points at
+    // something the walk reaches anyway, and a link out of it must not pull unrelated (or
+    // sensitive) files into a report. Each link out is noted.
+    let root_real = std::fs::canonicalize(root).ok();
     let walker = walkdir::WalkDir::new(root)
-        .follow_links(true)
+        .follow_links(false)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
@@ -326,21 +361,44 @@ fn discover(root: &Path, out: &mut Vec<Candidate>, problems: &mut Vec<InputProbl
                     });
                 }
             }
+            Ok(e) if e.path_is_symlink() => {
+                let path = display_path(e.path());
+                match std::fs::canonicalize(e.path()) {
+                    Ok(target) => {
+                        let inside = root_real.as_ref().is_some_and(|r| target.starts_with(r));
+                        // Only links that would have mattered: manifests, Dockerfiles, folders.
+                        let relevant = FileType::from_name(e.path()).is_some() || target.is_dir();
+                        if !inside && relevant {
+                            problems.push(problem(
+                                ProblemKind::Skipped,
+                                &path,
+                                None,
+                                format!(
+                                    "symbolic link to {} outside the scanned folder; not followed (scan the target itself to include it)",
+                                    target.display()
+                                ),
+                            ));
+                        }
+                    }
+                    Err(err) => {
+                        let why = if err.raw_os_error() == Some(40) {
+                            "symbolic link loop; not followed".to_string()
+                        } else {
+                            format!("broken symbolic link ({}); not followed", io_message(&err))
+                        };
+                        problems.push(problem(ProblemKind::Skipped, &path, None, why));
+                    }
+                }
+            }
             Ok(_) => {}
             Err(e) => {
                 let path = e
                     .path()
                     .map(display_path)
                     .unwrap_or_else(|| display.clone());
-                let message = if let Some(anc) = e.loop_ancestor() {
-                    format!(
-                        "symbolic link loop: points back to {}; not followed",
-                        display_path(anc)
-                    )
-                } else if let Some(io) = e.io_error() {
-                    io_message(io)
-                } else {
-                    e.to_string()
+                let message = match e.io_error() {
+                    Some(io) => io_message(io),
+                    None => e.to_string(),
                 };
                 problems.push(problem(ProblemKind::Error, &path, None, message));
             }
@@ -380,7 +438,7 @@ fn scan_file(c: &Candidate, opts: &ScanOptions) -> FileOutcome {
     {
         return outcome;
     }
-    scan_text(&c.display, c.file_type, &text, opts)
+    scan_text(&c.display, c.file_type, &text, opts, c.explicit)
 }
 
 /// Reads a file as UTF-8 text within the size limit, or says why not.
@@ -445,11 +503,12 @@ fn scan_text(
     file_type: Option<FileType>,
     text: &str,
     opts: &ScanOptions,
+    explicit: bool,
 ) -> FileOutcome {
     let file_type = file_type.unwrap_or_else(|| guess_type(text));
     match file_type {
         FileType::Kubernetes => scan_manifest(display, text, opts),
-        FileType::Dockerfile => scan_dockerfile(display, text, opts),
+        FileType::Dockerfile => scan_dockerfile(display, text, opts, explicit),
     }
 }
 
@@ -471,25 +530,15 @@ fn guess_type(text: &str) -> FileType {
     }
 }
 
-/// Is this a Helm (or other Go-template) file rather than plain YAML?
-fn is_template(display: &str, text: &str) -> bool {
-    let in_chart = display.contains("/templates/") || display.starts_with("templates/");
-    let has_actions = text.contains("{{");
-    if !has_actions {
-        return false;
-    }
-    if in_chart {
-        return true;
-    }
-    // Control lines such as `{{- if .Values.x }}` never occur in plain manifests.
-    text.lines().any(|l| {
-        let t = l.trim_start();
-        t.starts_with("{{")
-            && (t.contains(".Values")
-                || t.contains(".Release")
-                || t.contains("include ")
-                || t.starts_with("{{-")
-                || t.contains(" end"))
+/// Is this file a template of a Helm chart (under `templates/` of a folder that holds
+/// `Chart.yaml`)? Such files are not YAML until rendered, even when they happen to parse.
+fn in_helm_chart(display: &str) -> bool {
+    let path = Path::new(display);
+    path.ancestors().skip(1).any(|dir| {
+        dir.file_name().is_some_and(|n| n == "templates")
+            && dir
+                .parent()
+                .is_some_and(|chart| chart.join("Chart.yaml").is_file())
     })
 }
 
@@ -512,17 +561,26 @@ pub(crate) fn objects_of(root: &Node) -> Vec<&Node> {
 
 fn scan_manifest(display: &str, text: &str, opts: &ScanOptions) -> FileOutcome {
     let mut out = FileOutcome::default();
-    if is_template(display, text) {
-        out.problems.push(problem(
+    let template_note = || {
+        problem(
             ProblemKind::Skipped,
             display,
             None,
             "not scanned: template (render it first, e.g. `helm template . | palisade scan config -`)",
-        ));
+        )
+    };
+    if in_helm_chart(display) {
+        out.problems.push(template_note());
         return out;
     }
     let stream = palisade_yaml::parse_stream(text);
     let lines = LineIndex::new(text);
+    // Go-template actions (`{{- if … }}`) make a file invalid YAML; plain manifests may hold
+    // `{{ }}` inside strings (alert templates) and still parse, and are scanned.
+    if stream.error.is_some() && text.contains("{{") {
+        out.problems.push(template_note());
+        return out;
+    }
     if let Some(e) = &stream.error {
         let what = if display.ends_with(".json") {
             "JSON"
@@ -569,8 +627,13 @@ fn check_resource(
     let pod = r.pod();
     let ignored = ignored_ids(r, pod.as_ref());
     let mut pss_violations: Vec<String> = Vec::new();
+    let level_wanted = opts.pss.filter(|_| r.is_workload() && pod.is_some());
     for rule in k8s::rules::RULES {
-        if !rule_enabled(&rule.meta, opts) {
+        let enabled = rule_enabled(&rule.meta, opts);
+        // A disabled PSS rule still decides the level a workload meets: the level is a fact
+        // about the workload, not about which findings the project wants to see.
+        let for_level = level_wanted.is_some_and(|l| pss::rule_in_level(&rule.meta, l));
+        if !enabled && !for_level {
             continue;
         }
         let mut hits = Vec::new();
@@ -585,17 +648,13 @@ fn check_resource(
                 .filter_map(|c| c.strip_prefix("pss:"))
                 .map(str::to_string),
         );
+        if !enabled {
+            continue;
+        }
         for hit in hits {
             let mut f = hit_to_finding(&rule.meta, hit, display, lines, opts);
             f.resource = Some(r.reference());
-            if let Some((ids, reason)) = &ignored
-                && ids.iter().any(|i| i.eq_ignore_ascii_case(rule.meta.id))
-            {
-                f.suppressed = Some(Suppression {
-                    source: SuppressionSource::Annotation,
-                    reason: reason.clone(),
-                });
-            }
+            f.suppressed = annotation_suppression(ignored.as_ref(), rule.meta.id);
             out.findings.push(f);
         }
     }
@@ -615,7 +674,22 @@ fn check_resource(
         path: display.to_string(),
         span: r.span(),
         is_workload: r.is_workload(),
+        ignored,
     });
+}
+
+/// The suppression an object's `palisade.dev/ignore` annotation gives rule `id`, if any.
+fn annotation_suppression(
+    ignored: Option<&(Vec<String>, Option<String>)>,
+    id: &str,
+) -> Option<Suppression> {
+    let (ids, reason) = ignored?;
+    ids.iter()
+        .any(|i| i.eq_ignore_ascii_case(id))
+        .then(|| Suppression {
+            source: SuppressionSource::Annotation,
+            reason: reason.clone(),
+        })
 }
 
 /// Rule ids from `palisade.dev/ignore` on the object or its pod template, with the reason.
@@ -666,21 +740,68 @@ fn hit_to_finding(
         location.start_column = Some(start_col);
         location.end_column = Some(end_col);
     }
-    let mut f = new_finding(meta, hit.message, location, opts).with_code(lines, 1);
+    let mut f = new_finding(meta, hit.message, location, opts);
+    if hit.sensitive {
+        // Credentials stay out of reports (and so out of CI logs and code-scanning uploads):
+        // only the offending lines, with their values masked.
+        f = f.with_code(lines, 0);
+        for c in &mut f.code {
+            c.text = redact_line(&c.text);
+        }
+    } else {
+        f = f.with_code(lines, 1);
+    }
     f.field = hit.field;
     f
 }
 
-fn scan_dockerfile(display: &str, text: &str, opts: &ScanOptions) -> FileOutcome {
+/// Masks the value of a `key: value` or `KEY=value` line, keeping the key so the reader can
+/// find it: `password: "hunter2"` → `password: ****`.
+fn redact_line(line: &str) -> String {
+    let colon = line.find(": ").map(|i| i + 2);
+    let equals = line.find('=').map(|i| i + 1);
+    let cut = match (colon, equals) {
+        (Some(c), Some(e)) => c.min(e),
+        (Some(c), None) => c,
+        (None, Some(e)) => e,
+        (None, None) => {
+            // Dockerfile's legacy `ENV KEY value` form keeps the instruction and the key.
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words.len() >= 3 && ["ENV", "ARG"].contains(&words[0].to_ascii_uppercase().as_str())
+            {
+                return format!("{} {} ****", words[0], words[1]);
+            }
+            // A value alone on its line (a list item or a block scalar line).
+            let indent = line.len() - line.trim_start().len();
+            let after_dash = line[indent..]
+                .strip_prefix("- ")
+                .map_or(indent, |_| indent + 2);
+            return format!("{}****", &line[..after_dash]);
+        }
+    };
+    if line[cut..].trim().is_empty() {
+        return line.to_string();
+    }
+    format!("{}****", &line[..cut])
+}
+
+fn scan_dockerfile(display: &str, text: &str, opts: &ScanOptions, explicit: bool) -> FileOutcome {
     let mut out = FileOutcome::default();
     let df = Dockerfile::parse(text);
     let lines = LineIndex::new(text);
     if df.stages.is_empty() {
+        // Named on the command line it was meant as a Dockerfile: an error. Found by name
+        // while walking, it may be something else that happens to be called so.
+        let kind = if explicit {
+            ProblemKind::Error
+        } else {
+            ProblemKind::Skipped
+        };
         out.problems.push(problem(
-            ProblemKind::Error,
+            kind,
             display,
             None,
-            "no FROM instruction: not a Dockerfile, or an incomplete one",
+            "no FROM instruction: not a Dockerfile, or an incomplete one; not scanned",
         ));
         return out;
     }

@@ -16,6 +16,9 @@ pub struct Hit {
     pub span: Span,
     /// Field path inside the object, when the problem is one field.
     pub field: Option<String>,
+    /// The offending lines hold a credential: reports show them redacted and without the
+    /// lines around them.
+    pub sensitive: bool,
 }
 
 impl Hit {
@@ -24,11 +27,18 @@ impl Hit {
             message: message.into(),
             span,
             field: None,
+            sensitive: false,
         }
     }
 
     pub fn field(mut self, field: impl Into<String>) -> Hit {
         self.field = Some(field.into());
+        self
+    }
+
+    /// Marks the hit's lines as holding a credential (see [`Hit::sensitive`]).
+    pub fn sensitive(mut self) -> Hit {
+        self.sensitive = true;
         self
     }
 }
@@ -47,6 +57,8 @@ pub struct ObjectFacts {
     pub path: String,
     pub span: Span,
     pub is_workload: bool,
+    /// Rule ids the object's `palisade.dev/ignore` annotation names, with the reason.
+    pub ignored: Option<(Vec<String>, Option<String>)>,
 }
 
 /// A check over every object in the scan at once, e.g. namespaces without any

@@ -18,11 +18,17 @@ pub fn render(report: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()
         .values()
         .map(|v| v.iter().filter(|f| f.suppressed.is_none()).count())
         .sum();
-    let total_tests: usize = suites.values().map(|v| v.len().max(1)).sum();
+    let errors: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|p| p.kind == palisade_core::ProblemKind::Error)
+        .collect();
+    let total_tests: usize = suites.values().map(|v| v.len().max(1)).sum::<usize>() + errors.len();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"palisade\" tests=\"{total_tests}\" failures=\"{total_failures}\">"
+        "<testsuites name=\"palisade\" tests=\"{total_tests}\" failures=\"{total_failures}\" errors=\"{}\">",
+        errors.len()
     );
     for (path, findings) in &suites {
         let failures = findings.iter().filter(|f| f.suppressed.is_none()).count();
@@ -76,6 +82,24 @@ pub fn render(report: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()
         let _ = writeln!(out, "  </testsuite>");
         w.write_all(out.as_bytes())?;
         out.clear();
+    }
+    // Inputs that could not be read are errors, so CI shows them rather than a green run.
+    if !errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"inputs\" tests=\"{n}\" failures=\"0\" skipped=\"0\" errors=\"{n}\">",
+            n = errors.len()
+        );
+        for p in &errors {
+            let _ = writeln!(
+                out,
+                "    <testcase classname=\"inputs\" name=\"{}\"><error message=\"{}\" type=\"input\">{}</error></testcase>",
+                esc(&p.path),
+                esc(&p.message),
+                esc(&p.to_string())
+            );
+        }
+        let _ = writeln!(out, "  </testsuite>");
     }
     out.push_str("</testsuites>\n");
     w.write_all(out.as_bytes())

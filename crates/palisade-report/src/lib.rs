@@ -158,9 +158,30 @@ impl Styles {
     }
 }
 
-/// Percent-encodes a relative path for use as a URI reference (SARIF `artifactLocation.uri`).
+/// Text from scanned files made safe for a terminal: control characters (which could move
+/// the cursor, erase lines or hide output) are shown as escapes, e.g. `\u{1b}`.
+pub fn printable(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() && c != '\t') {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Percent-encodes a path for use as a URI reference (SARIF `artifactLocation.uri`): relative
+/// paths stay relative; absolute ones become `file://` URIs.
 pub fn path_to_uri(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
+    let mut out = String::with_capacity(path.len() + 7);
+    if path.starts_with('/') {
+        out.push_str("file://");
+    }
     for b in path.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use palisade_core::{Finding, ProblemKind, Report, Severity};
 
-use crate::{RenderOptions, Styles};
+use crate::{RenderOptions, Styles, printable};
 
 pub fn render(
     report: &Report,
@@ -26,7 +26,7 @@ pub fn render(
             .find(|s| s.path == *path)
             .map(|s| s.kind.as_str())
             .unwrap_or(report.scan.as_str());
-        let header = format!("{path} ({kind})");
+        let header = format!("{} ({kind})", printable(path));
         let _ = writeln!(
             out,
             "{}{header}{}",
@@ -86,7 +86,7 @@ pub fn render(
                 ProblemKind::Skipped => "skipped",
                 ProblemKind::Warning => "warning",
             };
-            let _ = writeln!(out, "  {tag:<8} {p}");
+            let _ = writeln!(out, "  {tag:<8} {}", printable(&p.to_string()));
         }
         out.push('\n');
     }
@@ -161,20 +161,25 @@ fn finding(out: &mut String, f: &Finding, st: &Styles) {
     if let Some(s) = &f.suppressed {
         let _ = write!(out, " {}[suppressed", st.dim.render());
         if let Some(r) = &s.reason {
-            let _ = write!(out, ": {r}");
+            let _ = write!(out, ": {}", printable(r));
         }
         let _ = write!(out, "]{}", st.dim.render_reset());
     }
     out.push('\n');
     match &f.resource {
         Some(r) => {
-            let _ = writeln!(out, "  {}: {}", r, f.message);
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                printable(&r.to_string()),
+                printable(&f.message)
+            );
         }
         None => {
-            let _ = writeln!(out, "  {}", f.message);
+            let _ = writeln!(out, "  {}", printable(&f.message));
         }
     }
-    let _ = writeln!(out, "  at {}", f.location.display());
+    let _ = writeln!(out, "  at {}", printable(&f.location.display()));
     let width = f
         .code
         .iter()
@@ -188,7 +193,7 @@ fn finding(out: &mut String, f: &Finding, st: &Styles) {
                 "  {}→ {:>width$} │ {}{}",
                 st.bold.render(),
                 c.number,
-                c.text,
+                printable(&c.text),
                 st.bold.render_reset()
             );
         } else {
@@ -197,7 +202,7 @@ fn finding(out: &mut String, f: &Finding, st: &Styles) {
                 "  {}  {:>width$} │ {}{}",
                 st.dim.render(),
                 c.number,
-                c.text,
+                printable(&c.text),
                 st.dim.render_reset()
             );
         }

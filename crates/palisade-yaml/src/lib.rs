@@ -227,18 +227,32 @@ fn write_json_str(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// Parses an integer the way Kubernetes' YAML reader (go-yaml v2) does: underscores are
+/// ignored, `0x`, `0o` and `0b` prefixes and a leading `0` (octal) select the base.
 fn parse_int(s: &str) -> Option<i64> {
-    let (neg, digits) = match s.strip_prefix('-') {
+    let plain: String = s.chars().filter(|c| *c != '_').collect();
+    let (neg, digits) = match plain.strip_prefix('-') {
         Some(rest) => (true, rest),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
+        None => (false, plain.strip_prefix('+').unwrap_or(&plain)),
     };
-    let v = if let Some(hex) = digits.strip_prefix("0x") {
-        i64::from_str_radix(hex, 16).ok()?
-    } else if let Some(oct) = digits.strip_prefix("0o") {
-        i64::from_str_radix(oct, 8).ok()?
+    if digits.is_empty() || s.starts_with('_') {
+        return None;
+    }
+    let (radix, body) = if let Some(h) = digits.strip_prefix("0x") {
+        (16, h)
+    } else if let Some(o) = digits.strip_prefix("0o") {
+        (8, o)
+    } else if let Some(b) = digits.strip_prefix("0b") {
+        (2, b)
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        (8, &digits[1..])
     } else {
-        digits.parse::<i64>().ok()?
+        (10, digits)
     };
+    if body.is_empty() {
+        return None;
+    }
+    let v = i64::from_str_radix(body, radix).ok()?;
     Some(if neg { -v } else { v })
 }
 
@@ -378,8 +392,7 @@ pub fn parse_stream_with(text: &str, limits: Limits) -> Stream {
             }
             Event::Alias(id) => match anchors.get(&id) {
                 Some(node) => {
-                    let cost = count_nodes(node);
-                    if cost > alias_budget {
+                    let Some(rest) = charge(node, alias_budget) else {
                         return Stream {
                             documents,
                             error: Some(Error::AliasBudget {
@@ -387,11 +400,12 @@ pub fn parse_stream_with(text: &str, limits: Limits) -> Stream {
                                 limit: limits.max_alias_nodes,
                             }),
                         };
-                    }
-                    alias_budget -= cost;
+                    };
+                    alias_budget = rest;
                     let mut copy = node.clone();
-                    // The alias is used here: point at the use, which is what a reader sees.
-                    copy.span = span;
+                    // The alias is used here: every node of the copy points at the use, which
+                    // is what a reader of this part of the file sees.
+                    respan(&mut copy, span);
                     Some((copy, 0))
                 }
                 None => {
@@ -485,6 +499,18 @@ pub fn parse_stream_with(text: &str, limits: Limits) -> Stream {
         };
         if let Some((node, anchor)) = complete {
             if anchor != 0 {
+                // Keeping a copy for later aliases costs as much as expanding one: charge it
+                // to the same budget, or nested anchors alone could exhaust memory.
+                let Some(rest) = charge(&node, alias_budget) else {
+                    return Stream {
+                        documents,
+                        error: Some(Error::AliasBudget {
+                            line: node.span.start_line,
+                            limit: limits.max_alias_nodes,
+                        }),
+                    };
+                };
+                alias_budget = rest;
                 anchors.insert(anchor, node.clone());
             }
             match stack.last_mut() {
@@ -517,12 +543,13 @@ fn too_deep(documents: Vec<Document>, span: Span, limits: Limits) -> Stream {
     }
 }
 
-fn count_nodes(node: &Node) -> usize {
-    // Iterative so that a deep (but within limits) node cannot recurse far.
-    let mut count = 0;
+/// Subtracts the size of `node` from `budget`; None when the budget does not cover it.
+/// Counting stops as soon as the budget is exceeded, so a huge node costs little to refuse.
+fn charge(node: &Node, budget: usize) -> Option<usize> {
+    let mut left = budget;
     let mut todo = vec![node];
     while let Some(n) = todo.pop() {
-        count += 1;
+        left = left.checked_sub(1)?;
         match &n.value {
             Value::Seq(items) => todo.extend(items.iter()),
             Value::Map(entries) => {
@@ -534,44 +561,69 @@ fn count_nodes(node: &Node) -> usize {
             Value::Scalar(..) => {}
         }
     }
-    count
+    Some(left)
 }
 
-/// Applies YAML merge keys (`<<: *base` or `<<: [*a, *b]`): keys from the merged maps are
-/// added unless the map defines them itself. Kubernetes' reader honours these.
+fn respan(node: &mut Node, span: Span) {
+    let mut todo = vec![node];
+    while let Some(n) = todo.pop() {
+        n.span = span;
+        match &mut n.value {
+            Value::Seq(items) => todo.extend(items.iter_mut()),
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    todo.push(k);
+                    todo.push(v);
+                }
+            }
+            Value::Scalar(..) => {}
+        }
+    }
+}
+
+/// Applies YAML merge keys (`<<: *base` or `<<: [*a, *b]`) the way Kubernetes' YAML reader
+/// (go-yaml v2) does: entries take effect in document order, so a key after a merge overrides
+/// the merged value and a merge after a key overrides the key; in a list of merged maps the
+/// earlier map wins.
 fn apply_merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
     if !entries.iter().any(|(k, _)| is_merge_key(k)) {
         return entries;
     }
-    let mut own = Vec::new();
-    let mut merged = Vec::new();
+    let mut out: Vec<(Node, Node)> = Vec::with_capacity(entries.len());
+    let put = |k: Node, v: Node, out: &mut Vec<(Node, Node)>| {
+        let name = k.scalar_text().map(str::to_owned);
+        match out
+            .iter_mut()
+            .find(|(ok, _)| name.is_some() && ok.scalar_text() == name.as_deref())
+        {
+            Some(slot) => *slot = (k, v),
+            None => out.push((k, v)),
+        }
+    };
     for (k, v) in entries {
-        if is_merge_key(&k) {
-            match v.value {
-                Value::Map(m) => merged.extend(m),
-                Value::Seq(items) => {
-                    for item in items {
-                        if let Value::Map(m) = item.value {
-                            merged.extend(m);
+        if !is_merge_key(&k) {
+            put(k, v, &mut out);
+            continue;
+        }
+        match v.value {
+            Value::Map(m) => {
+                for (mk, mv) in m {
+                    put(mk, mv, &mut out);
+                }
+            }
+            Value::Seq(items) => {
+                for item in items.into_iter().rev() {
+                    if let Value::Map(m) = item.value {
+                        for (mk, mv) in m {
+                            put(mk, mv, &mut out);
                         }
                     }
                 }
-                _ => {}
             }
-        } else {
-            own.push((k, v));
+            _ => {}
         }
     }
-    for (k, v) in merged {
-        let name = k.scalar_text().map(str::to_owned);
-        let taken = own
-            .iter()
-            .any(|(ok, _)| name.is_some() && ok.scalar_text() == name.as_deref());
-        if !taken {
-            own.push((k, v));
-        }
-    }
-    own
+    out
 }
 
 fn is_merge_key(k: &Node) -> bool {
@@ -660,14 +712,7 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> ScalarKi
 }
 
 fn looks_like_int(s: &str) -> bool {
-    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
-    if let Some(hex) = digits.strip_prefix("0x") {
-        return !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit());
-    }
-    if let Some(oct) = digits.strip_prefix("0o") {
-        return !oct.is_empty() && oct.bytes().all(|b| (b'0'..=b'7').contains(&b));
-    }
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    s.bytes().any(|b| b.is_ascii_digit()) && parse_int(s).is_some()
 }
 
 fn looks_like_float(s: &str) -> bool {

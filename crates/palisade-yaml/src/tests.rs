@@ -147,3 +147,62 @@ fn empty_stream_has_no_documents() {
     let s = parse_stream("# only a comment\n");
     assert!(s.documents.is_empty());
 }
+
+#[test]
+fn integers_as_kubernetes_reads_them() {
+    let doc = one("a: 0_0\nb: 010000\nc: 0b101\nd: 1_000\ne: 0o17\nf: _1\ng: 08\n");
+    assert_eq!(doc.get("a").unwrap().as_i64(), Some(0));
+    assert_eq!(doc.get("b").unwrap().as_i64(), Some(4096));
+    assert_eq!(doc.get("c").unwrap().as_i64(), Some(5));
+    assert_eq!(doc.get("d").unwrap().as_i64(), Some(1000));
+    assert_eq!(doc.get("e").unwrap().as_i64(), Some(15));
+    assert_eq!(doc.get("f").unwrap().as_str(), Some("_1"));
+    assert_eq!(doc.get("g").unwrap().as_i64(), None);
+}
+
+#[test]
+fn merge_keys_apply_in_document_order() {
+    // go-yaml v2: a merge after a key overrides it; a key after a merge overrides the merge.
+    let doc = one(
+        "a:\n  privileged: false\n  <<: {privileged: true, x: 1}\nb:\n  <<: {privileged: true}\n  privileged: false\nc:\n  <<: [{k: first}, {k: second}]\n",
+    );
+    assert_eq!(
+        doc.path(&["a", "privileged"]).unwrap().as_bool(),
+        Some(true)
+    );
+    assert_eq!(doc.path(&["a", "x"]).unwrap().as_i64(), Some(1));
+    assert_eq!(
+        doc.path(&["b", "privileged"]).unwrap().as_bool(),
+        Some(false)
+    );
+    assert_eq!(doc.path(&["c", "k"]).unwrap().as_str(), Some("first"));
+}
+
+#[test]
+fn nested_anchors_are_charged_to_the_budget() {
+    let depth = 150;
+    let mut text = String::from("data: ");
+    for i in 0..depth {
+        text.push_str(&format!("&a{i} ["));
+    }
+    text.push_str(&"x,".repeat(3000));
+    text.push('x');
+    text.push_str(&"]".repeat(depth));
+    text.push('\n');
+    let s = parse_stream(&text);
+    assert!(
+        matches!(
+            s.error,
+            Some(Error::AliasBudget { .. }) | Some(Error::TooDeep { .. })
+        ),
+        "{:?}",
+        s.error
+    );
+}
+
+#[test]
+fn alias_copies_point_at_the_use() {
+    let doc = one("base: &c\n  name: c\n  image: x\nlist:\n  - *c\n");
+    let item = &doc.get("list").unwrap().items()[0];
+    assert_eq!(item.get("image").unwrap().span.start_line, 5);
+}

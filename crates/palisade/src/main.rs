@@ -29,6 +29,19 @@ pub struct Ctx {
     pub config: Option<std::path::PathBuf>,
 }
 
+/// Writes to standard output; a reader that went away (`palisade rules list | head`) is not
+/// an error.
+pub fn print_out(text: &str) -> Result<ExitCode, UserError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(UserError(format!("cannot write to standard output: {e}")))
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let no_color = cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -44,14 +57,12 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::List { format, scanner }) => {
             rules::list(format, scanner.as_deref())
         }
-        Command::Rules(RulesCommand::Docs) => {
-            print!("{}", rules::docs_markdown());
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Rules(RulesCommand::Docs) => print_out(&rules::docs_markdown()),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "palisade", &mut std::io::stdout());
-            Ok(ExitCode::SUCCESS)
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "palisade", &mut buf);
+            print_out(&String::from_utf8_lossy(&buf))
         }
     };
     match result {

@@ -32,8 +32,7 @@ pub fn explain(ctx: &Ctx, id: &str) -> Result<ExitCode, UserError> {
         };
         return Err(UserError(format!("no rule {id:?}: {hint}")));
     };
-    print!("{}", palisade_report::explain(rule, ctx.color_stdout));
-    Ok(ExitCode::SUCCESS)
+    crate::print_out(&palisade_report::explain(rule, ctx.color_stdout))
 }
 
 pub fn list(format: ListFormat, scanner: Option<&str>) -> Result<ExitCode, UserError> {
@@ -58,7 +57,9 @@ pub fn list(format: ListFormat, scanner: Option<&str>) -> Result<ExitCode, UserE
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&items)?);
+            let mut text = serde_json::to_string_pretty(&items)?;
+            text.push('\n');
+            crate::print_out(&text)
         }
         ListFormat::Table => {
             let title_w = rules
@@ -67,12 +68,13 @@ pub fn list(format: ListFormat, scanner: Option<&str>) -> Result<ExitCode, UserE
                 .max()
                 .unwrap_or(5)
                 .min(60);
-            println!(
-                "{:<12} {:<8} {:<10} {:<title_w$}  CONTROLS",
+            let mut text = format!(
+                "{:<12} {:<8} {:<10} {:<title_w$}  CONTROLS\n",
                 "ID", "SEVERITY", "SCANNER", "TITLE"
             );
             for r in &rules {
-                println!(
+                let _ = writeln!(
+                    text,
                     "{:<12} {:<8} {:<10} {:<title_w$}  {}",
                     r.id,
                     r.severity.as_str(),
@@ -81,9 +83,9 @@ pub fn list(format: ListFormat, scanner: Option<&str>) -> Result<ExitCode, UserE
                     r.controls.join(" ")
                 );
             }
+            crate::print_out(&text)
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The rule reference kept in `docs/rules.md` (a test checks it is current).

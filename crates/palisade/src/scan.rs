@@ -23,7 +23,12 @@ pub fn config(ctx: &Ctx, args: ConfigScanArgs) -> Result<ExitCode, UserError> {
     let project = load_project_config(ctx)?;
     let mut opts = ScanOptions {
         disabled: project.rules.disable.iter().cloned().collect(),
-        severity_overrides: project.rules.severity.clone().into_iter().collect(),
+        severity_overrides: project
+            .rules
+            .severity
+            .iter()
+            .map(|(id, sev)| (id.to_ascii_uppercase(), *sev))
+            .collect(),
         pss: args.pss.map(|p| match p {
             PssArg::Baseline => PssLevel::Baseline,
             PssArg::Restricted => PssLevel::Restricted,
@@ -78,6 +83,12 @@ fn read_stdin() -> Result<String, UserError> {
             MAX_STDIN / 1_048_576
         )));
     }
+    if buf.iter().all(u8::is_ascii_whitespace) {
+        return Err(UserError("standard input is empty: nothing to scan".into()));
+    }
+    if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        buf.drain(..3);
+    }
     String::from_utf8(buf).map_err(|_| UserError("standard input is not UTF-8 text".into()))
 }
 
@@ -89,17 +100,23 @@ fn load_project_config(ctx: &Ctx) -> Result<ProjectConfig, UserError> {
             .and_then(|d| ProjectConfig::discover(&d)),
     };
     match path {
-        Some(p) => ProjectConfig::load(&p).map_err(|e| {
-            UserError(format!(
-                "{e}\n  (fix the settings file, or pass --config with another one)"
-            ))
-        }),
+        Some(p) => {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            if ctx.config.is_none() && p.parent() != Some(cwd.as_path()) && !ctx.quiet {
+                eprintln!("note: using settings from {}", p.display());
+            }
+            ProjectConfig::load(&p).map_err(|e| {
+                UserError(format!(
+                    "{e}\n  (fix the settings file, or pass --config with another one)"
+                ))
+            })
+        }
         None => Ok(ProjectConfig::default()),
     }
 }
 
 /// Where the ignore file is: the flag, the settings file, or `.palisadeignore.yaml` next to
-/// the settings file or in the working directory.
+/// the settings file, or found like the settings file (working folder up to the project root).
 fn ignore_path(project: &ProjectConfig, common: &CommonScanArgs) -> Option<(PathBuf, bool)> {
     if let Some(p) = &common.ignore_file {
         return Some((p.clone(), true));
@@ -107,14 +124,14 @@ fn ignore_path(project: &ProjectConfig, common: &CommonScanArgs) -> Option<(Path
     if let Some(p) = &project.scan.ignore_file {
         return Some((project.resolve(p), true));
     }
-    let dir = project
-        .source
-        .as_deref()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .or_else(|| std::env::current_dir().ok())?;
-    let p = dir.join(ignore::FILE_NAME);
-    p.is_file().then_some((p, false))
+    if let Some(dir) = project.source.as_deref().and_then(Path::parent) {
+        let p = dir.join(ignore::FILE_NAME);
+        if p.is_file() {
+            return Some((p, false));
+        }
+    }
+    let cwd = std::env::current_dir().ok()?;
+    palisade_core::config::find_in_project(&cwd, ignore::FILE_NAME).map(|p| (p, false))
 }
 
 /// Applies suppressions and filters, renders, writes, and decides the exit status.
@@ -139,10 +156,17 @@ pub fn finish(
     }
 
     let severities: Option<Vec<Severity>> = match &common.severity {
-        Some(s) => Some(
-            palisade_core::severity::parse_list(s)
-                .map_err(|e| UserError(format!("--severity: {e}")))?,
-        ),
+        Some(s) => {
+            let list = palisade_core::severity::parse_list(s)
+                .map_err(|e| UserError(format!("--severity: {e}")))?;
+            if list.is_empty() {
+                return Err(UserError(
+                    "--severity: empty list; name at least one of CRITICAL, HIGH, MEDIUM, LOW, INFO"
+                        .into(),
+                ));
+            }
+            Some(list)
+        }
         None => project.scan.severity.clone(),
     };
     if let Some(sev) = &severities {
@@ -178,7 +202,7 @@ pub fn finish(
             ProblemKind::Warning if !ctx.quiet => "warning",
             _ => continue,
         };
-        eprintln!("{tag}: {p}");
+        eprintln!("{tag}: {}", palisade_report::printable(&p.to_string()));
     }
 
     match &common.output {
@@ -214,7 +238,7 @@ pub fn finish(
         }
     }
 
-    if report.files.is_empty() && report.summary.errors > 0 {
+    if report.files.is_empty() && (report.summary.errors > 0 || report.summary.skipped > 0) {
         if !ctx.quiet {
             eprintln!("error: nothing could be scanned");
         }

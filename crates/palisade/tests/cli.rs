@@ -275,6 +275,12 @@ fn bad_inputs_are_reported_and_the_scan_goes_on() {
     std::fs::write(d.join("deep.yaml"), deep).unwrap();
     std::fs::create_dir(d.join("loop")).unwrap();
     std::os::unix::fs::symlink("..", d.join("loop/up")).unwrap();
+    std::os::unix::fs::symlink("b.yaml", d.join("a.yaml")).unwrap();
+    std::os::unix::fs::symlink("a.yaml", d.join("b.yaml")).unwrap();
+    std::os::unix::fs::symlink("missing.yaml", d.join("dangling.yaml")).unwrap();
+    let outside = tempdir("bad-outside");
+    std::fs::write(outside.join("secret.yaml"), PRIVILEGED_POD).unwrap();
+    std::os::unix::fs::symlink(&outside, d.join("vendor")).unwrap();
 
     let o = run(
         &["scan", "config", "-f", "json", d.to_str().unwrap()],
@@ -329,7 +335,34 @@ fn bad_inputs_are_reported_and_the_scan_goes_on() {
             .unwrap()
             .contains("nesting")
     );
-    assert!(find("up")["message"].as_str().unwrap().contains("loop"));
+    // Links are not followed: out of the tree with a note, in the tree silently (the target
+    // is scanned where it is), broken or looping with a note.
+    assert!(find("a.yaml")["message"].as_str().unwrap().contains("loop"));
+    assert!(
+        find("dangling.yaml")["message"]
+            .as_str()
+            .unwrap()
+            .contains("broken symbolic link")
+    );
+    assert!(
+        find("vendor")["message"]
+            .as_str()
+            .unwrap()
+            .contains("outside the scanned folder")
+    );
+    assert!(
+        !problems
+            .iter()
+            .any(|p| p["path"].as_str().unwrap().ends_with("up"))
+    );
+    assert!(
+        !report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["location"]["path"].as_str().unwrap().contains("vendor")),
+        "files behind a link out of the tree are not scanned"
+    );
     // The same problems are on stderr as `path:line: message`.
     assert!(err.contains("broken.yaml:5: invalid YAML"), "{err}");
 
@@ -592,4 +625,160 @@ fn snapshots_of_full_reports() {
         &workspace(),
     );
     snapshot("dockerfile.txt", &stdout(&o));
+}
+
+#[test]
+fn go_templates_inside_strings_do_not_hide_a_file() {
+    let d = tempdir("tmpl");
+    let text = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: alerts}}\ndata:\n  slack.tmpl: |\n    {{{{- range .Alerts }}}}{{{{ .Labels.alertname }}}}\n    {{{{ end }}}}\n---\n{PRIVILEGED_POD}"
+    );
+    std::fs::write(d.join("f.yaml"), &text).unwrap();
+    let o = run(&["scan", "config", "-f", "json", "f.yaml"], &d);
+    let report = json(&o);
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == "PAL-K8S-001"),
+        "{report}"
+    );
+    // A real Helm template (invalid YAML until rendered) is skipped once, and a scan of
+    // nothing but templates exits 2.
+    std::fs::write(
+        d.join("t.yaml"),
+        "apiVersion: v1\nkind: Pod\n{{- if .Values.x }}\nspec: {}\n{{- end }}\n",
+    )
+    .unwrap();
+    let o = run(&["scan", "config", "t.yaml"], &d);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not scanned: template"));
+}
+
+#[test]
+fn nothing_to_scan_and_bad_flags_exit_2() {
+    let mut child = bin()
+        .args(["scan", "config", "--exit-code", "1", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdin.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("standard input is empty"));
+    let o = run(
+        &["scan", "config", "--severity", ",", "examples/k8s"],
+        &workspace(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("empty list"));
+}
+
+#[test]
+fn settings_are_case_insensitive_and_stay_inside_the_project() {
+    let d = tempdir("settings");
+    std::fs::create_dir_all(d.join("repo/.git")).unwrap();
+    std::fs::create_dir_all(d.join("repo/deploy/app")).unwrap();
+    std::fs::write(d.join("repo/deploy/app/pod.yaml"), PRIVILEGED_POD).unwrap();
+    // Above the repository: must not apply.
+    std::fs::write(
+        d.join("palisade.toml"),
+        "[rules]\ndisable = [\"PAL-K8S-001\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("repo/palisade.toml"),
+        "[rules]\nseverity = { \"pal-k8s-001\" = \"low\" }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("repo/.palisadeignore.yaml"),
+        "ignore:\n  - id: PAL-K8S-015\n    path: deploy/app/**\n",
+    )
+    .unwrap();
+    // Scanning from a subfolder: settings and ignore file of the project root apply, and the
+    // ignore glob is relative to the ignore file's folder.
+    let o = run(
+        &["scan", "config", "-f", "json", "."],
+        &d.join("repo/deploy"),
+    );
+    let report = json(&o);
+    let findings = report["findings"].as_array().unwrap();
+    let p = findings
+        .iter()
+        .find(|f| f["rule_id"] == "PAL-K8S-001")
+        .expect("not disabled from above the repository");
+    assert_eq!(p["severity"], "LOW");
+    assert!(
+        !findings.iter().any(|f| f["rule_id"] == "PAL-K8S-015"),
+        "ignore entry applies"
+    );
+    assert!(stderr(&o).contains("note: using settings from"));
+}
+
+#[test]
+fn credentials_stay_out_of_reports_and_terminal_escapes_are_neutralised() {
+    let d = tempdir("redact");
+    std::fs::write(
+        d.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"p\\e[2Kx\"\nspec:\n  containers:\n  - name: c\n    image: x:1\n    env:\n    - name: DB_PASSWORD\n      value: hunter2hunter2\n    - name: OTHER\n      value: plain\n",
+    )
+    .unwrap();
+    for fmt in ["table", "json", "sarif", "junit"] {
+        let o = run(&["scan", "config", "-f", fmt, "pod.yaml"], &d);
+        let out = stdout(&o);
+        assert!(out.contains("PAL-K8S-031"), "{fmt}: {out}");
+        assert!(!out.contains("hunter2"), "{fmt} leaks the credential");
+    }
+    let o = run(&["scan", "config", "pod.yaml"], &d);
+    assert!(
+        !stdout(&o).contains('\u{1b}'),
+        "raw escape reached the terminal"
+    );
+    assert!(stdout(&o).contains("\\u{1b}"));
+}
+
+#[test]
+fn junit_reports_unreadable_inputs_as_errors() {
+    let d = tempdir("junit");
+    std::fs::write(d.join("ok.yaml"), PRIVILEGED_POD).unwrap();
+    std::fs::write(
+        d.join("broken.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: [\n",
+    )
+    .unwrap();
+    let o = run(&["scan", "config", "-f", "junit", "."], &d);
+    let xml = stdout(&o);
+    assert!(xml.contains("errors=\"1\""), "{xml}");
+    assert!(xml.contains("<error message=\"invalid YAML"), "{xml}");
+}
+
+#[test]
+fn disabled_rules_do_not_change_the_pss_level() {
+    let d = tempdir("psslevel");
+    std::fs::create_dir(d.join(".git")).unwrap();
+    std::fs::write(d.join("pod.yaml"), PRIVILEGED_POD).unwrap();
+    std::fs::write(
+        d.join("palisade.toml"),
+        "[rules]\ndisable = [\"PAL-K8S-001\"]\n",
+    )
+    .unwrap();
+    let o = run(
+        &[
+            "scan", "config", "--pss", "baseline", "-f", "json", "pod.yaml",
+        ],
+        &d,
+    );
+    let report = json(&o);
+    assert_eq!(report["pss"][0]["level"], "privileged");
+    assert!(
+        !report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == "PAL-K8S-001")
+    );
 }

@@ -322,7 +322,7 @@ fn heredoc_delimiters(args: &str) -> Vec<(bool, String)> {
                 || name
                     .chars()
                     .next()
-                    .is_some_and(|c| c.is_ascii_uppercase() || c == '_'))
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_'))
         {
             out.push((strip, name.to_string()));
         }
@@ -426,6 +426,19 @@ mod tests {
         );
         assert_eq!(df.instructions[3].keyword, "USER");
         assert_eq!(df.instructions[3].start_line, 8);
+    }
+
+    #[test]
+    fn lowercase_heredoc_delimiters() {
+        let df = Dockerfile::parse(
+            "FROM a\nRUN <<eot\ncurl -k https://x | sh\nFROM x\neot\nRUN echo $((1<<2))\n",
+        );
+        assert_eq!(df.stages.len(), 1, "the heredoc body is not an instruction");
+        assert_eq!(
+            df.instructions[1].heredocs,
+            ["curl -k https://x | sh\nFROM x\n"]
+        );
+        assert_eq!(df.instructions[2].heredocs.len(), 0);
     }
 
     #[test]

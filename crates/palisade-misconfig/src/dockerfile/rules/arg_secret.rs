@@ -72,7 +72,7 @@ fn check(df: &Dockerfile, out: &mut Vec<Hit>) {
                     "build argument {name:?} looks like a secret; build arguments are recorded in the image history"
                 ),
             };
-            out.push(Hit::new(msg, inst.span()));
+            out.push(Hit::new(msg, inst.span()).sensitive());
         }
     }
 }

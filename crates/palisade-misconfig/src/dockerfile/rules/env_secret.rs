@@ -65,7 +65,7 @@ fn check(df: &Dockerfile, out: &mut Vec<Hit>) {
                         "ENV sets {name:?} to a literal value, which is stored in the image configuration"
                     ),
                     inst.span(),
-                ));
+                ).sensitive());
             }
         }
     }

@@ -166,9 +166,17 @@ fn check(r: &Resource<'_>, out: &mut Vec<Hit>) {
         let field = format!("data.{key}");
         let name = format!("ConfigMap {:?} key {key:?}", r.name);
         if credential_name(key) && literal_secret_value(value) && !value.trim().starts_with('$') {
-            out.push(Hit::new(format!("{name} looks like a credential"), entry).field(field));
+            out.push(
+                Hit::new(format!("{name} looks like a credential"), entry)
+                    .field(field)
+                    .sensitive(),
+            );
         } else if has_private_key(value) {
-            out.push(Hit::new(format!("{name} contains a private key"), entry).field(field));
+            out.push(
+                Hit::new(format!("{name} contains a private key"), entry)
+                    .field(field)
+                    .sensitive(),
+            );
         } else if let Some((i, assigned)) = value
             .lines()
             .enumerate()
@@ -183,7 +191,9 @@ fn check(r: &Resource<'_>, out: &mut Vec<Hit>) {
                 })
                 .unwrap_or(entry);
             out.push(
-                Hit::new(format!("{name} assigns a password to {assigned:?}"), span).field(field),
+                Hit::new(format!("{name} assigns a password to {assigned:?}"), span)
+                    .field(field)
+                    .sensitive(),
             );
         }
     }

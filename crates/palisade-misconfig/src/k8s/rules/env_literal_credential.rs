@@ -117,7 +117,8 @@ fn check(r: &Resource<'_>, out: &mut Vec<Hit>) {
                     ),
                     span,
                 )
-                .field(c.field(&format!("env[{i}].value"))),
+                .field(c.field(&format!("env[{i}].value")))
+                .sensitive(),
             );
         }
     }

@@ -202,6 +202,7 @@ mod tests {
                 end_col: 1,
             },
             is_workload: crate::k8s::rules::WORKLOAD_KINDS.contains(&kind),
+            ignored: None,
         }
     }
 

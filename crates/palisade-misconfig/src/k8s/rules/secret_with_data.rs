@@ -93,7 +93,8 @@ fn check(r: &Resource<'_>, out: &mut Vec<Hit>) {
                     ),
                     k.span.join(v.span),
                 )
-                .field(format!("{section}.{key}")),
+                .field(format!("{section}.{key}"))
+                .sensitive(),
             );
         }
     }
