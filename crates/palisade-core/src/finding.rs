@@ -17,6 +17,9 @@ pub struct Location {
     pub start_column: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub end_column: Option<u32>,
+    /// The image layer the file is from, for files inside images.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub layer: Option<LayerRef>,
 }
 
 impl Location {
@@ -43,6 +46,21 @@ impl Location {
             None => self.path.clone(),
         }
     }
+}
+
+/// The image layer a file came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LayerRef {
+    /// 0-based position among the image's layers.
+    pub index: usize,
+    /// Digest of the layer blob as the manifest lists it (`sha256:…`).
+    pub digest: String,
+    /// Digest of the uncompressed layer (the config's `rootfs.diff_ids`), when known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub diff_id: Option<String>,
+    /// The history entry's `created_by`, when the image records one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub created_by: Option<String>,
 }
 
 /// The Kubernetes object a finding is about.

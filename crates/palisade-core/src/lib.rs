@@ -14,9 +14,10 @@ pub mod ignore;
 pub mod report;
 pub mod rule;
 pub mod severity;
+pub mod time;
 
 pub use finding::{
-    CodeLine, Finding, LineIndex, Location, ResourceRef, Suppression, SuppressionSource,
+    CodeLine, Finding, LayerRef, LineIndex, Location, ResourceRef, Suppression, SuppressionSource,
 };
 pub use report::{InputProblem, ProblemKind, Report, Summary};
 pub use rule::{RuleDoc, RuleInfo, RuleMeta, Scanner};

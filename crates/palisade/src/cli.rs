@@ -32,6 +32,11 @@ pub enum Command {
     /// Scan what ships
     #[command(subcommand)]
     Scan(ScanCommand),
+    /// List every package in an image or a directory, as an SBOM
+    #[command(
+        after_help = "Targets:\n  DIR                          a project or a root filesystem\n  oci:DIR[:TAG]                an OCI image layout (a folder with index.json is recognised too)\n  oci-archive:FILE[:TAG]       an OCI layout in a tar\n  docker-archive:FILE          a `docker save` tar (recognised without the prefix too)\n  HOST/REPO[:TAG|@DIGEST]      an image in a registry (credentials from ~/.docker/config.json)"
+    )]
+    Sbom(SbomArgs),
     /// Explain a rule: what it checks, why it matters, how to fix it
     Explain {
         /// Rule id, e.g. PAL-K8S-001
@@ -104,6 +109,43 @@ pub enum FormatArg {
     Json,
     Sarif,
     Junit,
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// Image or directory to inventory
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+    /// Output format
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: SbomFormat,
+    /// Write the SBOM to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only these catalogers, comma-separated (an unknown name lists them all)
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub catalogers: Vec<String>,
+    #[command(flatten)]
+    pub image: ImageArgs,
+}
+
+/// How to reach and pick images.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// Platform to pick from a multi-platform image
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", default_value = "linux/amd64")]
+    pub platform: String,
+    /// Reach this registry (HOST or HOST:PORT) over plain HTTP; repeatable
+    #[arg(long, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SbomFormat {
+    Table,
+    Json,
+    Cyclonedx,
+    Spdx,
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 
 mod cli;
 mod rules;
+mod sbom;
 mod scan;
 
 use std::io::IsTerminal;
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Scan(ScanCommand::Config(args)) => scan::config(&ctx, args),
+        Command::Sbom(args) => sbom::run(&ctx, args),
         Command::Explain { rule_id } => rules::explain(&ctx, &rule_id),
         Command::Rules(RulesCommand::List { format, scanner }) => {
             rules::list(format, scanner.as_deref())
