@@ -28,6 +28,9 @@ enum Member {
 struct TarIndex {
     file: PathBuf,
     members: HashMap<String, Member>,
+    /// Why indexing stopped early (a truncated or corrupt archive): members before it are
+    /// usable, later ones are missing.
+    damage: Option<String>,
 }
 
 impl TarIndex {
@@ -35,12 +38,18 @@ impl TarIndex {
         let f = std::fs::File::open(file)?;
         let mut archive = tar::Archive::new(f);
         let mut members = HashMap::new();
+        let mut damage = None;
         for entry in archive.entries_with_seek()? {
-            let entry = entry?;
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    damage = Some(e.to_string());
+                    break;
+                }
+            };
             if members.len() >= MAX_MEMBERS {
-                return Err(std::io::Error::other(format!(
-                    "more than {MAX_MEMBERS} entries; not an image archive"
-                )));
+                damage = Some(format!("more than {MAX_MEMBERS} entries"));
+                break;
             }
             let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let Some(path) = normalize(&raw) else {
@@ -71,17 +80,47 @@ impl TarIndex {
                 _ => {}
             }
         }
+        // Seeking over data past the end of a cut file reads as a clean end of archive;
+        // members that do not fit in the file show the cut.
+        let len = std::fs::metadata(file)?.len();
+        let cut: Vec<String> = members
+            .iter()
+            .filter(|(_, m)| matches!(m, Member::Data { offset, size } if offset + size > len))
+            .map(|(k, _)| k.clone())
+            .collect();
+        if let Some(first) = cut.iter().min() {
+            damage.get_or_insert_with(|| format!("the file ends inside {first}"));
+            for k in &cut {
+                members.remove(k);
+            }
+        }
+        if members.is_empty()
+            && let Some(d) = damage
+        {
+            return Err(std::io::Error::other(d));
+        }
         Ok(TarIndex {
             file: file.to_path_buf(),
             members,
+            damage,
         })
+    }
+
+    /// An error for a missing member that says when the archive itself is damaged.
+    fn missing(&self, name: &str, e: std::io::Error) -> String {
+        match &self.damage {
+            Some(d) => {
+                format!("the archive is truncated or corrupt ({d}), and {name} is past the damage")
+            }
+            None => format!("{name}: {e}"),
+        }
     }
 
     fn has(&self, name: &str) -> bool {
         self.members.contains_key(name)
     }
 
-    fn open(&self, name: &str) -> std::io::Result<Box<dyn Read + '_>> {
+    fn open(&self, name: &str) -> std::io::Result<Box<dyn Read + Send + '_>> {
         let mut name = name.to_string();
         for _ in 0..8 {
             match self.members.get(&name) {
@@ -130,6 +169,10 @@ pub(crate) fn sniff(file: &Path) -> std::io::Result<TargetRef> {
             file: file.to_path_buf(),
             tag: None,
         })
+    } else if let Some(d) = &index.damage {
+        Err(std::io::Error::other(format!(
+            "a truncated or corrupt tar ({d}) with no manifest.json or index.json before the damage"
+        )))
     } else {
         Err(std::io::Error::other(
             "a tar without manifest.json or index.json: not an image archive",
@@ -150,7 +193,7 @@ struct OciArchiveSource {
 }
 
 impl BlobSource for OciArchiveSource {
-    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + '_>, ArtifactError> {
+    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>, ArtifactError> {
         if !crate::valid_digest(&desc.digest) {
             return Err(self.error(format!("{:?} is not a valid digest", desc.digest)));
         }
@@ -160,7 +203,7 @@ impl BlobSource for OciArchiveSource {
             .expect("valid digests have a colon");
         self.index
             .open(&format!("blobs/{alg}/{hex}"))
-            .map_err(|e| self.error(format!("blob {}: {e}", desc.digest)))
+            .map_err(|e| self.error(self.index.missing(&format!("blob {}", desc.digest), e)))
     }
 
     fn error(&self, message: String) -> ArtifactError {
@@ -183,7 +226,7 @@ pub fn walk_oci(
     let index = open_index(file, &name)?;
     let bytes = index
         .read_small("index.json")
-        .map_err(|e| format_err(&name, format!("not an OCI archive: {e}")))?;
+        .map_err(|e| format_err(&name, index.missing("index.json", e)))?;
     let oci_index: Index = serde_json::from_slice(&bytes)
         .map_err(|e| format_err(&name, format!("index.json is not an image index: {e}")))?;
     let source = OciArchiveSource {
@@ -218,14 +261,14 @@ struct DockerSource {
 }
 
 impl BlobSource for DockerSource {
-    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + '_>, ArtifactError> {
+    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>, ArtifactError> {
         let member = self
             .members
             .get(&desc.digest)
             .ok_or_else(|| self.error(format!("no member for {}", desc.digest)))?;
         self.index
             .open(member)
-            .map_err(|e| self.error(format!("{member}: {e}")))
+            .map_err(|e| self.error(self.index.missing(member, e)))
     }
 
     fn error(&self, message: String) -> ArtifactError {
@@ -248,7 +291,7 @@ pub fn walk_docker(
     let index = open_index(file, &name)?;
     let bytes = index
         .read_small("manifest.json")
-        .map_err(|e| format_err(&name, format!("not a docker archive: {e}")))?;
+        .map_err(|e| format_err(&name, index.missing("manifest.json", e)))?;
     let entries: Vec<DockerArchiveEntry> = serde_json::from_slice(&bytes).map_err(|e| {
         format_err(
             &name,

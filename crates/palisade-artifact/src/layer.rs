@@ -7,9 +7,7 @@
 //! not expand past [`Limits::max_layer_bytes`] or hold more than [`Limits::max_entries`]
 //! entries, and files over [`Limits::max_file_size`] are not read.
 
-use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Read};
-use std::rc::Rc;
 
 use palisade_core::{InputProblem, LayerRef, ProblemKind};
 use sha2::{Digest, Sha256};
@@ -72,19 +70,175 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// A reader that hashes and counts what passes through, readable after the chain it sits in
-/// has been consumed.
+/// A reader that hashes (when `hash` is set) and counts what passes through.
 struct Hashing<R> {
     inner: R,
-    state: Rc<RefCell<(Sha256, u64)>>,
+    hasher: Sha256,
+    count: u64,
+    hash: bool,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let mut st = self.state.borrow_mut();
-        st.0.update(&buf[..n]);
-        st.1 += n as u64;
+        if self.hash {
+            self.hasher.update(&buf[..n]);
+        }
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// The decompressor picked by magic bytes, able to give its input back so that bytes after
+/// the compressed stream are still hashed.
+enum Decoder<R: Read> {
+    Gzip(flate2::bufread::MultiGzDecoder<BufReader<R>>),
+    Zstd(ruzstd::decoding::StreamingDecoder<BufReader<R>, ruzstd::decoding::FrameDecoder>),
+    Plain(BufReader<R>),
+}
+
+impl<R: Read> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Decoder::Gzip(d) => d.read(buf),
+            Decoder::Zstd(d) => d.read(buf),
+            Decoder::Plain(d) => d.read(buf),
+        }
+    }
+}
+
+impl<R: Read> Decoder<R> {
+    fn into_input(self) -> BufReader<R> {
+        match self {
+            Decoder::Gzip(d) => d.into_inner(),
+            Decoder::Zstd(d) => d.into_inner(),
+            Decoder::Plain(d) => d,
+        }
+    }
+}
+
+/// What the reading thread found out about the stored and uncompressed bytes.
+struct Inflated {
+    raw_hex: String,
+    raw_bytes: u64,
+    diff_hex: String,
+    /// The whole blob was read (the consumer did not stop early and nothing failed).
+    complete: bool,
+}
+
+const CHUNK: usize = 256 * 1024;
+
+/// Reads, hashes and decompresses a blob, sending the uncompressed bytes in chunks. Runs on
+/// its own thread so that inflating overlaps with reading the tar and the catalogers.
+fn inflate<R: Read>(
+    blob: R,
+    hash_raw: bool,
+    hash_diff: bool,
+    tx: std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>,
+) -> Inflated {
+    let raw = Hashing {
+        inner: blob,
+        hasher: Sha256::new(),
+        count: 0,
+        hash: hash_raw,
+    };
+    let mut buffered = BufReader::with_capacity(CHUNK, raw);
+    let fail = |e: std::io::Error, tx: &std::sync::mpsc::SyncSender<_>| {
+        let _ = tx.send(Err(e));
+    };
+    let magic = match buffered.fill_buf() {
+        Ok(b) => b.get(..4).unwrap_or(b).to_vec(),
+        Err(e) => {
+            fail(e, &tx);
+            return Inflated {
+                raw_hex: String::new(),
+                raw_bytes: 0,
+                diff_hex: String::new(),
+                complete: false,
+            };
+        }
+    };
+    let mut decoder = if magic.starts_with(&[0x1f, 0x8b]) {
+        Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(buffered))
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        match ruzstd::decoding::StreamingDecoder::new(buffered) {
+            Ok(d) => Decoder::Zstd(d),
+            Err(e) => {
+                fail(
+                    std::io::Error::other(format!("not a readable zstd stream: {e}")),
+                    &tx,
+                );
+                return Inflated {
+                    raw_hex: String::new(),
+                    raw_bytes: 0,
+                    diff_hex: String::new(),
+                    complete: false,
+                };
+            }
+        }
+    } else {
+        Decoder::Plain(buffered)
+    };
+    let mut diff = Sha256::new();
+    let mut complete = true;
+    loop {
+        let mut buf = vec![0u8; CHUNK];
+        match decoder.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.truncate(n);
+                if hash_diff {
+                    diff.update(&buf);
+                }
+                if tx.send(Ok(buf)).is_err() {
+                    // The reader stopped early (a limit, a corrupt tar): nothing to verify.
+                    complete = false;
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                fail(e, &tx);
+                complete = false;
+                break;
+            }
+        }
+    }
+    let mut input = decoder.into_input();
+    if complete && std::io::copy(&mut input, &mut std::io::sink()).is_err() {
+        complete = false;
+    }
+    let raw = input.into_inner();
+    Inflated {
+        raw_hex: hex(&raw.hasher.finalize()),
+        raw_bytes: raw.count,
+        diff_hex: hex(&diff.finalize()),
+        complete,
+    }
+}
+
+/// Reads the chunks the inflating thread sends.
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
         Ok(n)
     }
 }
@@ -121,12 +275,58 @@ pub struct LayerResult {
 
 /// Reads one layer blob. `source` names the target for problem messages.
 pub fn read_layer(
-    blob: Box<dyn Read + '_>,
+    blob: Box<dyn Read + Send + '_>,
     spec: &LayerSpec,
     limits: &Limits,
     source: &str,
     visitor: &mut dyn Visitor,
 ) -> LayerResult {
+    // Hash only what will be checked: the stored blob when its digest is known, else the
+    // uncompressed tar against its diff id.
+    let hash_raw = spec.digest.is_some();
+    let hash_diff = spec.digest.is_none() && spec.diff_id.is_some();
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(8);
+        let producer = scope.spawn(move || inflate(blob, hash_raw, hash_diff, tx));
+        let stream = Capped {
+            inner: ChannelReader {
+                rx,
+                chunk: Vec::new(),
+                pos: 0,
+            },
+            left: limits.max_layer_bytes,
+            limit: limits.max_layer_bytes,
+        };
+        let (changes, mut problems, tar_error, count) =
+            read_entries(stream, spec, limits, source, visitor);
+        let inflated = producer.join().unwrap_or(Inflated {
+            raw_hex: String::new(),
+            raw_bytes: 0,
+            diff_hex: String::new(),
+            complete: false,
+        });
+        finish(
+            spec,
+            source,
+            visitor,
+            changes,
+            &mut problems,
+            tar_error,
+            count,
+            inflated,
+        )
+    })
+}
+
+/// Walks the tar entries of the uncompressed stream; the stream is read to its end (or
+/// dropped at the first error) so the inflating thread can finish.
+fn read_entries(
+    stream: Capped<ChannelReader>,
+    spec: &LayerSpec,
+    limits: &Limits,
+    source: &str,
+    visitor: &mut dyn Visitor,
+) -> (LayerChanges, Vec<InputProblem>, Option<String>, usize) {
     let mut problems = Vec::new();
     let problem = |kind, message: String| InputProblem {
         kind,
@@ -134,59 +334,6 @@ pub fn read_layer(
         line: None,
         message,
     };
-    let raw_state = Rc::new(RefCell::new((Sha256::new(), 0u64)));
-    let raw = Hashing {
-        inner: blob,
-        state: raw_state.clone(),
-    };
-    let mut buffered = BufReader::with_capacity(256 * 1024, raw);
-    let magic = match buffered.fill_buf() {
-        Ok(b) => b.get(..4).map(|m| m.to_vec()).unwrap_or_else(|| b.to_vec()),
-        Err(e) => {
-            problems.push(problem(
-                ProblemKind::Error,
-                format!("{}: cannot read: {e}; its files are left out", spec.name()),
-            ));
-            return LayerResult {
-                changes: None,
-                problems,
-                bytes: 0,
-            };
-        }
-    };
-    let decoder: Box<dyn Read + '_> = if magic.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
-    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        match ruzstd::decoding::StreamingDecoder::new(buffered) {
-            Ok(d) => Box::new(d),
-            Err(e) => {
-                problems.push(problem(
-                    ProblemKind::Error,
-                    format!(
-                        "{}: not a readable zstd stream: {e}; its files are left out",
-                        spec.name()
-                    ),
-                ));
-                return LayerResult {
-                    changes: None,
-                    problems,
-                    bytes: 0,
-                };
-            }
-        }
-    } else {
-        Box::new(buffered)
-    };
-    let diff_state = Rc::new(RefCell::new((Sha256::new(), 0u64)));
-    let stream = Capped {
-        inner: Hashing {
-            inner: decoder,
-            state: diff_state.clone(),
-        },
-        left: limits.max_layer_bytes,
-        limit: limits.max_layer_bytes,
-    };
-
     let mut changes = LayerChanges::default();
     let mut archive = tar::Archive::new(stream);
     let mut count = 0usize;
@@ -301,10 +448,30 @@ pub fn read_layer(
     {
         tar_error = Some(e.to_string());
     }
-    drop(stream);
-    let verified = verify(spec, &raw_state, &diff_state, tar_error.is_none());
-    let bytes = raw_state.borrow().1;
-    match verified {
+    (changes, problems, tar_error, count)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    spec: &LayerSpec,
+    source: &str,
+    visitor: &mut dyn Visitor,
+    changes: LayerChanges,
+    problems: &mut Vec<InputProblem>,
+    tar_error: Option<String>,
+    count: usize,
+    inflated: Inflated,
+) -> LayerResult {
+    let problem = |kind, message: String| InputProblem {
+        kind,
+        path: source.to_string(),
+        line: None,
+        message,
+    };
+    let layer = &spec.layer;
+    let bytes = inflated.raw_bytes;
+    let complete = tar_error.is_none() && inflated.complete;
+    match verify(spec, &inflated, complete) {
         Verified::Mismatch(msg) => {
             visitor.discard_layer(layer.index);
             problems.push(problem(
@@ -313,7 +480,7 @@ pub fn read_layer(
             ));
             return LayerResult {
                 changes: None,
-                problems,
+                problems: std::mem::take(problems),
                 bytes,
             };
         }
@@ -334,7 +501,7 @@ pub fn read_layer(
     }
     LayerResult {
         changes: Some(changes),
-        problems,
+        problems: std::mem::take(problems),
         bytes,
     }
 }
@@ -345,19 +512,13 @@ enum Verified {
     Unknown(String),
 }
 
-fn verify(
-    spec: &LayerSpec,
-    raw: &Rc<RefCell<(Sha256, u64)>>,
-    diff: &Rc<RefCell<(Sha256, u64)>>,
-    complete: bool,
-) -> Verified {
-    let check = |expected: &str, state: &Rc<RefCell<(Sha256, u64)>>, what: &str| {
+fn verify(spec: &LayerSpec, inflated: &Inflated, complete: bool) -> Verified {
+    let check = |expected: &str, got: &str, what: &str| {
         let Some(hex_expected) = expected.strip_prefix("sha256:") else {
             return Verified::Unknown(format!(
                 "{what} {expected:?} uses an algorithm Palisade does not verify; not checked"
             ));
         };
-        let got = hex(&state.borrow().0.clone().finalize());
         if got.eq_ignore_ascii_case(hex_expected) {
             Verified::Ok
         } else {
@@ -372,10 +533,10 @@ fn verify(
         return Verified::Ok;
     }
     if let Some(d) = &spec.digest {
-        return check(d, raw, "digest");
+        return check(d, &inflated.raw_hex, "digest");
     }
     if let Some(d) = &spec.diff_id {
-        return check(d, diff, "diff id");
+        return check(d, &inflated.diff_hex, "diff id");
     }
     Verified::Ok
 }

@@ -14,7 +14,7 @@ struct LayoutSource {
 }
 
 impl BlobSource for LayoutSource {
-    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + '_>, ArtifactError> {
+    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>, ArtifactError> {
         // The digest becomes a path: only well-formed digests, so `../` cannot sneak in.
         if !crate::valid_digest(&desc.digest) {
             return Err(self.error(format!("{:?} is not a valid digest", desc.digest)));

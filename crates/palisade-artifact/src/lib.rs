@@ -142,7 +142,7 @@ pub(crate) const MAX_DOCUMENT: u64 = 8 * 1024 * 1024;
 /// Where an image's blobs come from.
 pub(crate) trait BlobSource {
     /// Opens a blob by digest for streaming.
-    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + '_>, ArtifactError>;
+    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>, ArtifactError>;
 
     /// Reads a small document (index, manifest, config) whole, verifying its digest.
     fn read_document(&self, desc: &Descriptor) -> Result<Vec<u8>, ArtifactError> {

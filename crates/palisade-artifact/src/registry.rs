@@ -330,7 +330,7 @@ fn registry_message(body: &str) -> String {
 }
 
 impl BlobSource for Client {
-    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + '_>, ArtifactError> {
+    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>, ArtifactError> {
         if !crate::valid_digest(&desc.digest) {
             return Err(self.error(format!("{:?} is not a valid digest", desc.digest)));
         }
