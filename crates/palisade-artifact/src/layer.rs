@@ -93,7 +93,7 @@ impl<R: Read> Read for Hashing<R> {
 /// the compressed stream are still hashed.
 enum Decoder<R: Read> {
     Gzip(flate2::bufread::MultiGzDecoder<BufReader<R>>),
-    Zstd(ruzstd::decoding::StreamingDecoder<BufReader<R>, ruzstd::decoding::FrameDecoder>),
+    Zstd(Box<ruzstd::decoding::StreamingDecoder<BufReader<R>, ruzstd::decoding::FrameDecoder>>),
     Plain(BufReader<R>),
 }
 
@@ -162,7 +162,7 @@ fn inflate<R: Read>(
         Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(buffered))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         match ruzstd::decoding::StreamingDecoder::new(buffered) {
-            Ok(d) => Decoder::Zstd(d),
+            Ok(d) => Decoder::Zstd(Box::new(d)),
             Err(e) => {
                 fail(
                     std::io::Error::other(format!("not a readable zstd stream: {e}")),
