@@ -92,7 +92,7 @@ impl<R: Read> Read for Hashing<R> {
 /// The decompressor picked by magic bytes, able to give its input back so that bytes after
 /// the compressed stream are still hashed.
 enum Decoder<R: Read> {
-    Gzip(flate2::bufread::MultiGzDecoder<BufReader<R>>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<BufReader<R>>>),
     Zstd(Box<ruzstd::decoding::StreamingDecoder<BufReader<R>, ruzstd::decoding::FrameDecoder>>),
     Plain(BufReader<R>),
 }
@@ -159,7 +159,7 @@ fn inflate<R: Read>(
         }
     };
     let mut decoder = if magic.starts_with(&[0x1f, 0x8b]) {
-        Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(buffered))
+        Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(buffered)))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         match ruzstd::decoding::StreamingDecoder::new(buffered) {
             Ok(d) => Decoder::Zstd(Box::new(d)),
