@@ -153,6 +153,13 @@ impl TarIndex {
 
 /// Tells an OCI archive from a docker archive by the members it holds.
 pub(crate) fn sniff(file: &Path) -> std::io::Result<TargetRef> {
+    let mut magic = [0u8; 4];
+    let n = std::fs::File::open(file)?.read(&mut magic)?;
+    if magic[..n].starts_with(&[0x1f, 0x8b]) || magic[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Err(std::io::Error::other(
+            "a compressed file; image archives are read uncompressed (decompress it first, e.g. `gunzip -k`)",
+        ));
+    }
     let index = TarIndex::build(file).map_err(|e| {
         std::io::Error::new(
             e.kind(),
@@ -240,7 +247,7 @@ pub fn walk_oci(
         .cloned()
         .into_iter()
         .collect();
-    let (desc, manifest) = resolve_manifest(&source, chosen, &opts.platform, 0)?;
+    let (desc, manifest) = resolve_manifest(&source, chosen, &opts.platform, 0, None)?;
     walk_image(
         &source,
         &name,
@@ -280,6 +287,19 @@ impl BlobSource for DockerSource {
     }
 }
 
+/// Whether a recorded tag (`docker.io/library/app:1`) is the one asked for (`app:1`, `1`).
+fn same_tag(recorded: &str, wanted: &str) -> bool {
+    let short = |t: &str| {
+        let t = t.strip_prefix("docker.io/").unwrap_or(t);
+        t.strip_prefix("library/").unwrap_or(t).to_string()
+    };
+    recorded == wanted
+        || short(recorded) == short(wanted)
+        || recorded
+            .rsplit_once(':')
+            .is_some_and(|(_, only)| only == wanted)
+}
+
 /// Walks the image in a docker archive.
 pub fn walk_docker(
     file: &Path,
@@ -298,19 +318,38 @@ pub fn walk_docker(
             format!("manifest.json is not a docker archive manifest: {e}"),
         )
     })?;
+    let all_tags: Vec<&str> = entries
+        .iter()
+        .flat_map(|e| e.repo_tags.iter().flatten())
+        .map(String::as_str)
+        .collect();
     let entry = match tag {
         Some(t) => entries
             .iter()
-            .find(|e| {
-                e.repo_tags
-                    .iter()
-                    .flatten()
-                    .any(|rt| rt == t || rt.rsplit_once(':').is_some_and(|(_, only)| only == t))
-            })
-            .ok_or_else(|| format_err(&name, format!("no image tagged {t:?} in the archive")))?,
-        None => entries
-            .first()
-            .ok_or_else(|| format_err(&name, "manifest.json lists no images".into()))?,
+            .find(|e| e.repo_tags.iter().flatten().any(|rt| same_tag(rt, t)))
+            .ok_or_else(|| {
+                format_err(
+                    &name,
+                    format!(
+                        "no image tagged {t:?} in the archive (tags: {})",
+                        all_tags.join(", ")
+                    ),
+                )
+            })?,
+        None => match entries.as_slice() {
+            [] => return Err(format_err(&name, "manifest.json lists no images".into())),
+            [only] => only,
+            _ => {
+                return Err(format_err(
+                    &name,
+                    format!(
+                        "the archive holds {} images; name one as docker-archive:FILE:TAG (tags: {})",
+                        entries.len(),
+                        all_tags.join(", ")
+                    ),
+                ));
+            }
+        },
     };
     let config_member = normalize(&entry.config).unwrap_or_default();
     let config_bytes = index

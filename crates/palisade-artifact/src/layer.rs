@@ -5,12 +5,14 @@
 //!
 //! Hostile layers are expected: paths that climb out of the root are refused, a layer may
 //! not expand past [`Limits::max_layer_bytes`] or hold more than [`Limits::max_entries`]
-//! entries, and files over [`Limits::max_file_size`] are not read.
+//! entries, paths are limited in length, and files over [`Limits::max_file_size`] are not
+//! read. A layer whose stored bytes do not hash to its digest is never applied, even when it
+//! is also malformed: its bytes are read to the end for the check whatever the tar holds.
 
 use std::io::{BufRead, BufReader, Read};
 
 use palisade_core::{InputProblem, LayerRef, ProblemKind};
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
 use crate::fs::{EntryKind, LayerChanges, normalize};
 use crate::{FileMeta, Visitor};
@@ -36,6 +38,14 @@ impl Default for Limits {
     }
 }
 
+/// Longest path accepted in a layer (Linux's PATH_MAX); GNU long-name and PAX records longer
+/// than this are refused before they are read into memory.
+pub const MAX_PATH: u64 = 4096;
+/// PAX extended headers larger than this are refused.
+const MAX_PAX: u64 = 64 * 1024;
+/// All paths of one layer together may not take more than this.
+const MAX_PATH_BYTES: usize = 512 * 1024 * 1024;
+
 /// Which layer is being read and what its bytes must hash to.
 #[derive(Debug, Clone)]
 pub struct LayerSpec {
@@ -56,12 +66,13 @@ impl LayerSpec {
     }
 }
 
-fn short(digest: &str) -> &str {
+/// `sha256:0123456789ab` — the algorithm and the first 12 characters, on a char boundary.
+fn short(digest: &str) -> String {
     let end = digest.find(':').map_or(0, |i| i + 1) + 12;
-    &digest[..end.min(digest.len())]
+    digest.chars().take(end).collect()
 }
 
-/// Hex of a SHA-256 digest.
+/// Hex of a digest.
 pub fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -70,27 +81,58 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// A reader that hashes (when `hash` is set) and counts what passes through.
+/// A hash in one of the algorithms image digests use.
+pub(crate) enum Hasher {
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+}
+
+impl Hasher {
+    /// The hasher for a digest's algorithm; None for algorithms Palisade does not verify.
+    pub(crate) fn for_digest(digest: &str) -> Option<Hasher> {
+        match digest.split_once(':')?.0 {
+            "sha256" => Some(Hasher::Sha256(sha2::Sha256::new())),
+            "sha512" => Some(Hasher::Sha512(sha2::Sha512::new())),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Hasher::Sha256(h) => h.update(bytes),
+            Hasher::Sha512(h) => h.update(bytes),
+        }
+    }
+
+    /// `algorithm:hex`.
+    pub(crate) fn finish(self) -> String {
+        match self {
+            Hasher::Sha256(h) => format!("sha256:{}", hex(&h.finalize())),
+            Hasher::Sha512(h) => format!("sha512:{}", hex(&h.finalize())),
+        }
+    }
+}
+
+/// A reader that hashes (when it has a hasher) and counts what passes through.
 struct Hashing<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Option<Hasher>,
     count: u64,
-    hash: bool,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if self.hash {
-            self.hasher.update(&buf[..n]);
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
         }
         self.count += n as u64;
         Ok(n)
     }
 }
 
-/// The decompressor picked by magic bytes, able to give its input back so that bytes after
-/// the compressed stream are still hashed.
+/// The decompressor picked by magic bytes, able to give its input back so that the rest of
+/// the stored bytes can still be hashed.
 enum Decoder<R: Read> {
     Gzip(Box<flate2::bufread::MultiGzDecoder<BufReader<R>>>),
     Zstd(Box<ruzstd::decoding::StreamingDecoder<BufReader<R>, ruzstd::decoding::FrameDecoder>>),
@@ -119,42 +161,44 @@ impl<R: Read> Decoder<R> {
 
 /// What the reading thread found out about the stored and uncompressed bytes.
 struct Inflated {
-    raw_hex: String,
+    /// Digest of the stored bytes, when they were hashed and read to the end.
+    raw: Option<String>,
     raw_bytes: u64,
-    diff_hex: String,
-    /// The whole blob was read (the consumer did not stop early and nothing failed).
-    complete: bool,
+    /// Digest of the whole uncompressed stream, when it was hashed and read to the end.
+    diff: Option<String>,
+    /// Why the stored bytes could not be read to the end.
+    raw_error: Option<String>,
 }
 
 const CHUNK: usize = 256 * 1024;
 
 /// Reads, hashes and decompresses a blob, sending the uncompressed bytes in chunks. Runs on
-/// its own thread so that inflating overlaps with reading the tar and the catalogers.
+/// its own thread so that inflating overlaps with reading the tar and the catalogers. When
+/// the reader stops early (a limit, a corrupt tar) or decompression fails, the stored bytes
+/// are still read to the end so the digest check covers all of them.
 fn inflate<R: Read>(
     blob: R,
-    hash_raw: bool,
-    hash_diff: bool,
+    raw_hasher: Option<Hasher>,
+    diff_hasher: Option<Hasher>,
+    cap: u64,
     tx: std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>,
 ) -> Inflated {
     let raw = Hashing {
         inner: blob,
-        hasher: Sha256::new(),
+        hasher: raw_hasher,
         count: 0,
-        hash: hash_raw,
     };
     let mut buffered = BufReader::with_capacity(CHUNK, raw);
-    let fail = |e: std::io::Error, tx: &std::sync::mpsc::SyncSender<_>| {
-        let _ = tx.send(Err(e));
-    };
     let magic = match buffered.fill_buf() {
         Ok(b) => b.get(..4).unwrap_or(b).to_vec(),
         Err(e) => {
-            fail(e, &tx);
+            let message = e.to_string();
+            let _ = tx.send(Err(e));
             return Inflated {
-                raw_hex: String::new(),
+                raw: None,
                 raw_bytes: 0,
-                diff_hex: String::new(),
-                complete: false,
+                diff: None,
+                raw_error: Some(message),
             };
         }
     };
@@ -164,56 +208,82 @@ fn inflate<R: Read>(
         match ruzstd::decoding::StreamingDecoder::new(buffered) {
             Ok(d) => Decoder::Zstd(Box::new(d)),
             Err(e) => {
-                fail(
-                    std::io::Error::other(format!("not a readable zstd stream: {e}")),
-                    &tx,
-                );
+                let message = format!("not a readable zstd stream: {e}");
+                let _ = tx.send(Err(std::io::Error::other(message.clone())));
                 return Inflated {
-                    raw_hex: String::new(),
+                    raw: None,
                     raw_bytes: 0,
-                    diff_hex: String::new(),
-                    complete: false,
+                    diff: None,
+                    raw_error: Some(message),
                 };
             }
         }
     } else {
         Decoder::Plain(buffered)
     };
-    let mut diff = Sha256::new();
-    let mut complete = true;
+    let mut diff = diff_hasher;
+    let mut produced = 0u64;
+    let mut stopped = false;
+    let mut decode_failed = false;
     loop {
         let mut buf = vec![0u8; CHUNK];
         match decoder.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
                 buf.truncate(n);
-                if hash_diff {
-                    diff.update(&buf);
+                produced += n as u64;
+                if let Some(h) = &mut diff {
+                    h.update(&buf);
                 }
                 if tx.send(Ok(buf)).is_err() {
-                    // The reader stopped early (a limit, a corrupt tar): nothing to verify.
-                    complete = false;
+                    stopped = true;
                     break;
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
-                fail(e, &tx);
-                complete = false;
+                let _ = tx.send(Err(e));
+                decode_failed = true;
                 break;
             }
         }
     }
-    let mut input = decoder.into_input();
-    if complete && std::io::copy(&mut input, &mut std::io::sink()).is_err() {
-        complete = false;
+    drop(tx);
+    // The uncompressed digest needs the rest of the stream, within the same expansion cap.
+    if stopped && let Some(h) = &mut diff {
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            match decoder.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    produced += n as u64;
+                    if produced > cap {
+                        decode_failed = true;
+                        break;
+                    }
+                    h.update(&buf[..n]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    decode_failed = true;
+                    break;
+                }
+            }
+        }
     }
+    let mut input = decoder.into_input();
+    let raw_error = std::io::copy(&mut input, &mut std::io::sink())
+        .err()
+        .map(|e| e.to_string());
     let raw = input.into_inner();
     Inflated {
-        raw_hex: hex(&raw.hasher.finalize()),
+        raw: raw
+            .hasher
+            .filter(|_| raw_error.is_none())
+            .map(Hasher::finish),
         raw_bytes: raw.count,
-        diff_hex: hex(&diff.finalize()),
-        complete,
+        diff: diff.filter(|_| !decode_failed).map(Hasher::finish),
+        raw_error,
     }
 }
 
@@ -269,7 +339,7 @@ pub struct LayerResult {
     /// None when the layer must not be applied (its bytes did not verify).
     pub changes: Option<LayerChanges>,
     pub problems: Vec<InputProblem>,
-    /// Compressed bytes read.
+    /// Stored bytes read.
     pub bytes: u64,
 }
 
@@ -281,52 +351,103 @@ pub fn read_layer(
     source: &str,
     visitor: &mut dyn Visitor,
 ) -> LayerResult {
-    // Hash only what will be checked: the stored blob when its digest is known, else the
+    // Hash what will be checked: the stored blob when its digest is known, else the
     // uncompressed tar against its diff id.
-    let hash_raw = spec.digest.is_some();
-    let hash_diff = spec.digest.is_none() && spec.diff_id.is_some();
+    let raw_hasher = spec.digest.as_deref().and_then(Hasher::for_digest);
+    let diff_hasher = match spec.digest {
+        Some(_) => None,
+        None => spec.diff_id.as_deref().and_then(Hasher::for_digest),
+    };
+    let cap = limits.max_layer_bytes;
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(8);
-        let producer = scope.spawn(move || inflate(blob, hash_raw, hash_diff, tx));
+        let producer = scope.spawn(move || inflate(blob, raw_hasher, diff_hasher, cap, tx));
         let stream = Capped {
             inner: ChannelReader {
                 rx,
                 chunk: Vec::new(),
                 pos: 0,
             },
-            left: limits.max_layer_bytes,
-            limit: limits.max_layer_bytes,
+            left: cap,
+            limit: cap,
         };
-        let (changes, mut problems, tar_error, count) =
-            read_entries(stream, spec, limits, source, visitor);
+        let entries = read_entries(stream, spec, limits, source, visitor);
         let inflated = producer.join().unwrap_or(Inflated {
-            raw_hex: String::new(),
+            raw: None,
             raw_bytes: 0,
-            diff_hex: String::new(),
-            complete: false,
+            diff: None,
+            raw_error: Some("the reading thread failed".into()),
         });
-        finish(
-            spec,
-            source,
-            visitor,
-            changes,
-            &mut problems,
-            tar_error,
-            count,
-            inflated,
-        )
+        finish(spec, source, visitor, entries, inflated)
     })
 }
 
-/// Walks the tar entries of the uncompressed stream; the stream is read to its end (or
-/// dropped at the first error) so the inflating thread can finish.
+/// What walking the tar entries produced.
+struct Entries {
+    changes: LayerChanges,
+    problems: Vec<InputProblem>,
+    tar_error: Option<String>,
+    count: usize,
+}
+
+/// Reads the data of a tar extension record (long name, PAX header) within `cap`.
+fn read_record(entry: &mut tar::Entry<'_, impl Read>, cap: u64) -> Result<Vec<u8>, String> {
+    let size = entry.size();
+    if size > cap {
+        return Err(format!(
+            "an extended header of {size} bytes (more than {cap}); stopped reading the layer"
+        ));
+    }
+    let mut buf = Vec::with_capacity(size as usize);
+    entry
+        .take(size)
+        .read_to_end(&mut buf)
+        .map_err(|e| e.to_string())?;
+    Ok(buf)
+}
+
+/// A PAX record's `path` / `linkpath` values.
+fn pax_paths(data: &[u8]) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    let mut path = None;
+    let mut link = None;
+    let mut rest = data;
+    while !rest.is_empty() {
+        // "<len> <key>=<value>\n", len counting the whole record.
+        let Some(sp) = rest.iter().position(|b| *b == b' ') else {
+            break;
+        };
+        let Some(len) = std::str::from_utf8(&rest[..sp])
+            .ok()
+            .and_then(|l| l.parse::<usize>().ok())
+        else {
+            break;
+        };
+        if len <= sp + 1 || len > rest.len() {
+            break;
+        }
+        let record = &rest[sp + 1..len];
+        let record = record.strip_suffix(b"\n").unwrap_or(record);
+        if let Some(eq) = record.iter().position(|b| *b == b'=') {
+            match &record[..eq] {
+                b"path" => path = Some(record[eq + 1..].to_vec()),
+                b"linkpath" => link = Some(record[eq + 1..].to_vec()),
+                _ => {}
+            }
+        }
+        rest = &rest[len..];
+    }
+    (path, link)
+}
+
+/// Walks the tar entries of the uncompressed stream. GNU long names and PAX headers are read
+/// here, within limits, rather than by the tar reader (which would read any size).
 fn read_entries(
     stream: Capped<ChannelReader>,
     spec: &LayerSpec,
     limits: &Limits,
     source: &str,
     visitor: &mut dyn Visitor,
-) -> (LayerChanges, Vec<InputProblem>, Option<String>, usize) {
+) -> Entries {
     let mut problems = Vec::new();
     let problem = |kind, message: String| InputProblem {
         kind,
@@ -337,12 +458,15 @@ fn read_entries(
     let mut changes = LayerChanges::default();
     let mut archive = tar::Archive::new(stream);
     let mut count = 0usize;
+    let mut path_bytes = 0usize;
     let mut tar_error: Option<String> = None;
     let layer = &spec.layer;
+    let mut long_name: Option<Vec<u8>> = None;
+    let mut long_link: Option<Vec<u8>> = None;
     match archive.entries() {
         Err(e) => tar_error = Some(e.to_string()),
         Ok(entries) => {
-            for entry in entries {
+            for entry in entries.raw(true) {
                 let mut entry = match entry {
                     Ok(e) => e,
                     Err(e) => {
@@ -358,7 +482,69 @@ fn read_entries(
                     ));
                     break;
                 }
-                let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+                let entry_type = entry.header().entry_type();
+                match entry_type {
+                    tar::EntryType::GNULongName | tar::EntryType::GNULongLink => {
+                        match read_record(&mut entry, MAX_PATH) {
+                            Ok(mut data) => {
+                                while data.last() == Some(&0) {
+                                    data.pop();
+                                }
+                                if entry_type == tar::EntryType::GNULongName {
+                                    long_name = Some(data);
+                                } else {
+                                    long_link = Some(data);
+                                }
+                            }
+                            Err(e) => {
+                                tar_error = Some(e);
+                                break;
+                            }
+                        }
+                        continue;
+                    }
+                    tar::EntryType::XHeader => {
+                        match read_record(&mut entry, MAX_PAX) {
+                            Ok(data) => {
+                                let (p, l) = pax_paths(&data);
+                                long_name = p.or(long_name);
+                                long_link = l.or(long_link);
+                            }
+                            Err(e) => {
+                                tar_error = Some(e);
+                                break;
+                            }
+                        }
+                        continue;
+                    }
+                    tar::EntryType::XGlobalHeader => continue,
+                    _ => {}
+                }
+                let name_bytes = long_name
+                    .take()
+                    .unwrap_or_else(|| entry.path_bytes().into_owned());
+                let link_bytes = long_link
+                    .take()
+                    .or_else(|| entry.link_name_bytes().map(|b| b.into_owned()));
+                if name_bytes.len() as u64 > MAX_PATH {
+                    problems.push(problem(
+                        ProblemKind::Error,
+                        format!(
+                            "{}: an entry path is longer than {MAX_PATH} bytes; ignored",
+                            spec.name()
+                        ),
+                    ));
+                    continue;
+                }
+                path_bytes += name_bytes.len();
+                if path_bytes > MAX_PATH_BYTES {
+                    tar_error = Some(format!(
+                        "its paths take more than {} MB; stopped reading it",
+                        MAX_PATH_BYTES / (1024 * 1024)
+                    ));
+                    break;
+                }
+                let raw_path = String::from_utf8_lossy(&name_bytes).into_owned();
                 let Some(path) = normalize(&raw_path) else {
                     problems.push(problem(
                         ProblemKind::Error,
@@ -372,22 +558,18 @@ fn read_entries(
                 if path.is_empty() {
                     continue;
                 }
-                let header = entry.header();
-                let mode = header.mode().unwrap_or(0);
-                let link = || {
-                    entry
-                        .link_name_bytes()
-                        .map(|b| String::from_utf8_lossy(&b).into_owned())
-                        .unwrap_or_default()
-                };
-                let kind = match header.entry_type() {
+                let mode = entry.header().mode().unwrap_or(0);
+                let link = link_bytes
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                let kind = match entry_type {
                     tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File {
                         size: entry.size(),
                         mode,
                     },
                     tar::EntryType::Directory => EntryKind::Dir,
-                    tar::EntryType::Symlink => EntryKind::Symlink(link()),
-                    tar::EntryType::Link => match normalize(&link()) {
+                    tar::EntryType::Symlink => EntryKind::Symlink(link),
+                    tar::EntryType::Link => match normalize(&link) {
                         Some(target) => EntryKind::Hardlink(target),
                         None => {
                             problems.push(problem(
@@ -400,7 +582,6 @@ fn read_entries(
                             continue;
                         }
                     },
-                    t if t.is_pax_global_extensions() || t.is_pax_local_extensions() => continue,
                     _ => EntryKind::Other,
                 };
                 if let EntryKind::File { size, mode } = kind {
@@ -440,28 +621,34 @@ fn read_entries(
         }
     }
 
-    // Read what the tar reader left (end-of-archive padding, trailing gzip members) so the
-    // digests cover the whole blob.
+    // Read what the tar reader left (end-of-archive padding, trailing gzip members).
     let mut stream = archive.into_inner();
     if tar_error.is_none()
         && let Err(e) = std::io::copy(&mut stream, &mut std::io::sink())
     {
         tar_error = Some(e.to_string());
     }
-    (changes, problems, tar_error, count)
+    Entries {
+        changes,
+        problems,
+        tar_error,
+        count,
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn finish(
     spec: &LayerSpec,
     source: &str,
     visitor: &mut dyn Visitor,
-    changes: LayerChanges,
-    problems: &mut Vec<InputProblem>,
-    tar_error: Option<String>,
-    count: usize,
+    entries: Entries,
     inflated: Inflated,
 ) -> LayerResult {
+    let Entries {
+        changes,
+        mut problems,
+        tar_error,
+        count,
+    } = entries;
     let problem = |kind, message: String| InputProblem {
         kind,
         path: source.to_string(),
@@ -470,73 +657,84 @@ fn finish(
     };
     let layer = &spec.layer;
     let bytes = inflated.raw_bytes;
-    let complete = tar_error.is_none() && inflated.complete;
-    match verify(spec, &inflated, complete) {
-        Verified::Mismatch(msg) => {
-            visitor.discard_layer(layer.index);
-            problems.push(problem(
-                ProblemKind::Error,
-                format!("{}: {msg}; its files are left out", spec.name()),
-            ));
-            return LayerResult {
-                changes: None,
-                problems: std::mem::take(problems),
-                bytes,
-            };
-        }
-        Verified::Unknown(msg) => problems.push(problem(
+    let refuse = |why: String, problems: &mut Vec<InputProblem>, visitor: &mut dyn Visitor| {
+        visitor.discard_layer(layer.index);
+        problems.push(problem(
+            ProblemKind::Error,
+            format!("{}: {why}; its files are left out", spec.name()),
+        ));
+    };
+    let verdict = verify(spec, &inflated, tar_error.as_deref());
+    if let Err(why) = verdict {
+        refuse(why, &mut problems, visitor);
+        return LayerResult {
+            changes: None,
+            problems,
+            bytes,
+        };
+    }
+    if let Ok(Some(note)) = verdict {
+        problems.push(problem(
             ProblemKind::Warning,
-            format!("{}: {msg}", spec.name()),
-        )),
-        Verified::Ok => {}
+            format!("{}: {note}", spec.name()),
+        ));
     }
     if let Some(e) = tar_error {
         problems.push(problem(
             ProblemKind::Error,
             format!(
-                "{}: corrupt or truncated after {count} entries ({e}); the entries before are kept, unverified",
+                "{}: corrupt or truncated after {count} entries ({e}); the entries before are kept",
                 spec.name()
             ),
         ));
     }
     LayerResult {
         changes: Some(changes),
-        problems: std::mem::take(problems),
+        problems,
         bytes,
     }
 }
 
-enum Verified {
-    Ok,
-    Mismatch(String),
-    Unknown(String),
+/// Ok(None) when verified (or nothing to verify), Ok(Some(note)) when the algorithm is one
+/// Palisade cannot check, Err(why) when the layer must be left out.
+fn verify(
+    spec: &LayerSpec,
+    inflated: &Inflated,
+    tar_error: Option<&str>,
+) -> Result<Option<String>, String> {
+    let check = |expected: &str, got: &Option<String>, what: &str| match got {
+        Some(got) if got.eq_ignore_ascii_case(expected) => Ok(None),
+        Some(got) => Err(format!(
+            "content does not match its {what} (expected {expected}, got {got})"
+        )),
+        None => Err(match (&inflated.raw_error, tar_error) {
+            (Some(e), _) => format!("could not be read to the end to check its {what} ({e})"),
+            (None, Some(e)) => format!("could not be checked against its {what} ({e})"),
+            (None, None) => format!("could not be checked against its {what}"),
+        }),
+    };
+    match (&spec.digest, &spec.diff_id) {
+        (Some(d), _) if Hasher::for_digest(d).is_some() => check(d, &inflated.raw, "digest"),
+        (None, Some(d)) if Hasher::for_digest(d).is_some() => check(d, &inflated.diff, "diff id"),
+        (Some(d), _) | (None, Some(d)) => Err(format!(
+            "its digest {d:?} uses an algorithm Palisade does not verify (sha256 and sha512 are)"
+        )),
+        (None, None) => Ok(None),
+    }
 }
 
-fn verify(spec: &LayerSpec, inflated: &Inflated, complete: bool) -> Verified {
-    let check = |expected: &str, got: &str, what: &str| {
-        let Some(hex_expected) = expected.strip_prefix("sha256:") else {
-            return Verified::Unknown(format!(
-                "{what} {expected:?} uses an algorithm Palisade does not verify; not checked"
-            ));
-        };
-        if got.eq_ignore_ascii_case(hex_expected) {
-            Verified::Ok
-        } else {
-            Verified::Mismatch(format!(
-                "content does not match its {what} (expected {expected}, got sha256:{got})"
-            ))
-        }
-    };
-    if !complete {
-        // A stream that stopped early cannot hash to its digest; the error says why, and the
-        // entries read before it are kept.
-        return Verified::Ok;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pax_records_and_short_digests() {
+        let rec = b"28 path=very/long/name/here\n20 linkpath=x/y/zzz\n";
+        let (p, l) = pax_paths(rec);
+        assert_eq!(p.as_deref(), Some(&b"very/long/name/here"[..]));
+        assert_eq!(l.as_deref(), Some(&b"x/y/zzz"[..]));
+        assert_eq!(pax_paths(b"999 path=x\n"), (None, None));
+        assert_eq!(short("sha256:0123456789abcdef"), "sha256:0123456789ab");
+        assert_eq!(short("sha256:aéééééééééééééé"), "sha256:aééééééééééé");
     }
-    if let Some(d) = &spec.digest {
-        return check(d, &inflated.raw_hex, "digest");
-    }
-    if let Some(d) = &spec.diff_id {
-        return check(d, &inflated.diff_hex, "diff id");
-    }
-    Verified::Ok
 }

@@ -68,7 +68,15 @@ pub(crate) fn choose<'a>(
             [] => Err(err("the index lists no images".into())),
             [only] => Ok(only),
             many => crate::pick_platform(many, &opts.platform)
-                .or_else(|| many.iter().find(|m| m.is_index()))
+                .or_else(|| {
+                    // One multi-platform index among other entries (attestations, …) is
+                    // the image; several are a choice the user has to make.
+                    let mut indexes = many.iter().filter(|m| m.is_index());
+                    match (indexes.next(), indexes.next()) {
+                        (Some(only), None) => Some(only),
+                        _ => None,
+                    }
+                })
                 .ok_or_else(|| {
                     err(format!(
                         "the index lists {} images; name one with :TAG (tags: {})",
@@ -129,7 +137,7 @@ pub fn walk(
         .cloned()
         .into_iter()
         .collect();
-    let (desc, manifest) = resolve_manifest(&source, chosen, &opts.platform, 0)?;
+    let (desc, manifest) = resolve_manifest(&source, chosen, &opts.platform, 0, None)?;
     walk_image(
         &source,
         &name,

@@ -73,6 +73,17 @@ pub enum ArtifactError {
     Registry { registry: String, message: String },
 }
 
+impl ArtifactError {
+    /// The message without the target name in front (for messages that already name it).
+    pub fn detail(&self) -> String {
+        match self {
+            ArtifactError::Format { message, .. } => message.clone(),
+            ArtifactError::Io { source, .. } => source.to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// How to read targets.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -170,34 +181,32 @@ pub(crate) trait BlobSource {
     }
 }
 
-/// Checks that `bytes` hash to `digest` (sha256 only; other algorithms pass unchecked).
+/// Checks that `bytes` hash to `digest` (sha256 or sha512; other algorithms are refused).
 pub(crate) fn check_digest(digest: &str, bytes: &[u8]) -> Result<(), String> {
-    use sha2::Digest;
-    let Some(expected) = digest.strip_prefix("sha256:") else {
-        return Ok(());
+    let Some(mut hasher) = layer::Hasher::for_digest(digest) else {
+        return Err(format!(
+            "{digest}: digest algorithm not supported (sha256 and sha512 are)"
+        ));
     };
-    let got = layer::hex(&sha2::Sha256::digest(bytes));
-    if got.eq_ignore_ascii_case(expected) {
+    hasher.update(bytes);
+    let got = hasher.finish();
+    if got.eq_ignore_ascii_case(digest) {
         Ok(())
     } else {
         Err(format!(
-            "{digest}: content does not match its digest (got sha256:{got})"
+            "{digest}: content does not match its digest (got {got})"
         ))
     }
 }
 
-/// Validates a digest string (`algorithm:hex`) before it is used to build a path or URL.
+/// Validates a digest string before it is used to build a path or URL: `sha256:` with 64
+/// hex digits or `sha512:` with 128.
 pub(crate) fn valid_digest(d: &str) -> bool {
+    let hex_ok = |h: &str, n: usize| h.len() == n && h.bytes().all(|b| b.is_ascii_hexdigit());
     match d.split_once(':') {
-        Some((alg, hex)) => {
-            !alg.is_empty()
-                && alg
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b))
-                && hex.len() >= 32
-                && hex.bytes().all(|b| b.is_ascii_hexdigit())
-        }
-        None => false,
+        Some(("sha256", h)) => hex_ok(h, 64),
+        Some(("sha512", h)) => hex_ok(h, 128),
+        _ => false,
     }
 }
 
@@ -207,11 +216,17 @@ pub(crate) fn resolve_manifest(
     desc: Descriptor,
     platform: &Platform,
     depth: usize,
+    fetched: Option<Vec<u8>>,
 ) -> Result<(Descriptor, Manifest), ArtifactError> {
     if depth > 4 {
         return Err(source.error("image indexes nest too deeply".into()));
     }
-    let bytes = source.read_document(&desc)?;
+    // A document already fetched (by tag, its digest computed from these very bytes) is not
+    // fetched again.
+    let bytes = match fetched {
+        Some(b) => b,
+        None => source.read_document(&desc)?,
+    };
     let value: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| source.error(format!("{} is not JSON: {e}", desc.digest)))?;
     let media = value
@@ -240,7 +255,7 @@ pub(crate) fn resolve_manifest(
                 }
             ))
         })?;
-        return resolve_manifest(source, choice.clone(), platform, depth + 1);
+        return resolve_manifest(source, choice.clone(), platform, depth + 1, None);
     }
     let manifest: Manifest = serde_json::from_value(value)
         .map_err(|e| source.error(format!("{} is not an image manifest: {e}", desc.digest)))?;
@@ -308,9 +323,10 @@ pub(crate) fn walk_image(
                     path: name.to_string(),
                     line: None,
                     message: format!(
-                        "layer {} ({}): {e}; its files are left out",
+                        "layer {} ({}): {}; its files are left out",
                         i + 1,
-                        layer.digest
+                        layer.digest,
+                        e.detail()
                     ),
                 });
                 continue;

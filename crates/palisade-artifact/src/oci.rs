@@ -1,7 +1,16 @@
 //! The image formats' JSON documents: OCI image index, manifest and config, and their Docker
 //! schema 2 equivalents (same shapes, other media types).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Treats an explicit `null` like a missing field: some image writers emit `"history": null`.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -64,9 +73,14 @@ impl Platform {
     /// Does an index entry's platform satisfy this wanted platform? A wanted platform without
     /// a variant accepts any variant.
     pub fn matches(&self, other: &Platform) -> bool {
+        // arm64 images usually omit their only variant, v8 (containerd normalises the same way).
+        let variant = |p: &Platform| match (p.architecture.as_str(), p.variant.as_deref()) {
+            ("arm64", None) => Some("v8".to_string()),
+            (_, v) => v.map(str::to_string),
+        };
         self.os == other.os
             && self.architecture == other.architecture
-            && (self.variant.is_none() || self.variant == other.variant)
+            && (self.variant.is_none() || variant(self) == variant(other))
     }
 }
 
@@ -103,9 +117,9 @@ pub struct Manifest {
 /// JSON too ([`crate::Image::config_json`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ImageConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub architecture: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub os: String,
     #[serde(default)]
     pub variant: Option<String>,
@@ -113,7 +127,7 @@ pub struct ImageConfig {
     pub config: Option<RunConfig>,
     #[serde(default)]
     pub rootfs: Option<RootFs>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub history: Vec<History>,
 }
 
@@ -128,7 +142,7 @@ pub struct RunConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct RootFs {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub diff_ids: Vec<String>,
 }
 

@@ -167,13 +167,35 @@ impl Client {
         url: &str,
         accept: &str,
         authorization: Option<&str>,
+        expected_size: u64,
     ) -> Result<ureq::http::Response<ureq::Body>, ArtifactError> {
-        let mut req = self.agent.get(url).header("Accept", accept);
+        // A stalled server must not hang a scan: a body gets two minutes plus the time it
+        // takes at 256 KiB/s.
+        let body_timeout = Duration::from_secs(120 + expected_size / (256 * 1024));
+        let mut req = self
+            .agent
+            .get(url)
+            .header("Accept", accept)
+            .config()
+            .timeout_recv_body(Some(body_timeout))
+            .build();
         if let Some(a) = authorization {
             req = req.header("Authorization", a);
         }
         req.call().map_err(|e| {
-            let hint = if self.base.starts_with("https") {
+            let text = e.to_string();
+            let protocol = [
+                "tls",
+                "TLS",
+                "certificate",
+                "protocol",
+                "InvalidContentType",
+                "handshake",
+                "corrupt",
+            ]
+            .iter()
+            .any(|k| text.contains(k));
+            let hint = if self.base.starts_with("https") && protocol {
                 " (a registry that speaks plain HTTP must be named with --insecure-registry)"
             } else {
                 ""
@@ -187,10 +209,11 @@ impl Client {
         &self,
         path: &str,
         accept: &str,
+        expected_size: u64,
     ) -> Result<ureq::http::Response<ureq::Body>, ArtifactError> {
         let url = format!("{}/v2/{}/{path}", self.base, self.repository);
         let auth = self.authorization.borrow().clone();
-        let mut resp = self.send(&url, accept, auth.as_deref())?;
+        let mut resp = self.send(&url, accept, auth.as_deref(), expected_size)?;
         if resp.status() == 401 {
             let header = resp
                 .headers()
@@ -200,7 +223,7 @@ impl Client {
                 .to_string();
             let authorization = self.authenticate(&header)?;
             *self.authorization.borrow_mut() = Some(authorization.clone());
-            resp = self.send(&url, accept, Some(&authorization))?;
+            resp = self.send(&url, accept, Some(&authorization), expected_size)?;
         }
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
@@ -267,7 +290,7 @@ impl Client {
                         sep = '&';
                     }
                 }
-                let mut resp = self.send(&url, "application/json", basic().as_deref())?;
+                let mut resp = self.send(&url, "application/json", basic().as_deref(), 0)?;
                 if !resp.status().is_success() {
                     return Err(self.error(format!(
                         "token service {realm} refused the request (HTTP {}); check the credentials",
@@ -339,9 +362,9 @@ impl BlobSource for Client {
             oci::OCI_INDEX | oci::OCI_MANIFEST | oci::DOCKER_LIST | oci::DOCKER_MANIFEST
         );
         let resp = if is_manifest {
-            self.get(&format!("manifests/{}", desc.digest), MANIFEST_TYPES)?
+            self.get(&format!("manifests/{}", desc.digest), MANIFEST_TYPES, 0)?
         } else {
-            self.get(&format!("blobs/{}", desc.digest), "*/*")?
+            self.get(&format!("blobs/{}", desc.digest), "*/*", desc.size)?
         };
         Ok(Box::new(
             resp.into_body().into_with_config().limit(u64::MAX).reader(),
@@ -362,7 +385,11 @@ pub fn walk(
     let client = Client::new(image, opts);
     let name = image.to_string();
     // The tag (or digest) resolves to a manifest or index; its digest names it from then on.
-    let mut resp = client.get(&format!("manifests/{}", image.reference()), MANIFEST_TYPES)?;
+    let mut resp = client.get(
+        &format!("manifests/{}", image.reference()),
+        MANIFEST_TYPES,
+        0,
+    )?;
     let media_type = resp
         .headers()
         .get("content-type")
@@ -402,7 +429,7 @@ pub fn walk(
         platform: None,
         annotations: Default::default(),
     };
-    let (desc, manifest) = resolve_manifest(&client, desc, &opts.platform, 0)?;
+    let (desc, manifest) = resolve_manifest(&client, desc, &opts.platform, 0, Some(bytes))?;
     let tags = image
         .tag
         .iter()

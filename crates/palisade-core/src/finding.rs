@@ -100,6 +100,8 @@ pub enum SuppressionSource {
     IgnoreFile { path: String, line: u32 },
     /// A `palisade:allow` comment on the line.
     InlineComment,
+    /// A VEX statement saying the product is not affected, or the issue is fixed.
+    Vex { path: String, status: String },
 }
 
 /// Why a finding does not count.
@@ -110,6 +112,57 @@ pub struct Suppression {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reason: Option<String>,
 }
+
+/// The package a vulnerability finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AffectedPackage {
+    pub name: String,
+    pub version: String,
+    /// OSV ecosystem the advisory was matched in (`PyPI`, `Debian:12`, …).
+    pub ecosystem: String,
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub purl: String,
+    /// The source package the advisory was keyed by, for distribution packages.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub source: Option<String>,
+}
+
+/// A CVSS vector with its computed base score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CvssScore {
+    pub version: String,
+    pub vector: String,
+    pub score: f64,
+}
+
+/// What a vulnerability finding adds to a finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vulnerability {
+    /// The identifier shown (a CVE when the advisory has one).
+    pub id: String,
+    /// Every other identifier of the same vulnerability (GHSA, PYSEC, GO, RUSTSEC, …).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub aliases: Vec<String>,
+    pub package: AffectedPackage,
+    /// Versions that fix it, lowest first; empty when no fix is released.
+    #[serde(default)]
+    pub fixed_versions: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub cvss: Vec<CvssScore>,
+    /// The score the severity came from, when a CVSS vector gave it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub score: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub published: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub modified: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub references: Vec<String>,
+}
+
+impl Eq for CvssScore {}
+
+impl Eq for Vulnerability {}
 
 /// One problem found by one rule at one place.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +185,9 @@ pub struct Finding {
     pub code: Vec<CodeLine>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub suppressed: Option<Suppression>,
+    /// For vulnerability findings: the package, identifiers, fixes and scores.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub vulnerability: Option<Box<Vulnerability>>,
 }
 
 impl Finding {
@@ -149,7 +205,18 @@ impl Finding {
             controls: rule.controls.iter().map(|c| c.to_string()).collect(),
             code: Vec::new(),
             suppressed: None,
+            vulnerability: None,
         }
+    }
+
+    /// Every identifier this finding answers to: its rule id, and for vulnerabilities the
+    /// aliases (so an ignore entry or a VEX statement may name any of them).
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.rule_id.as_str()).chain(
+            self.vulnerability
+                .iter()
+                .flat_map(|v| v.aliases.iter().map(String::as_str)),
+        )
     }
 
     /// Attaches up to `context` lines around the location from the file's text.
@@ -241,6 +308,7 @@ mod tests {
             controls: vec![],
             code: vec![],
             suppressed: None,
+            vulnerability: None,
         }
         .with_code(&LineIndex::new(text), 1);
         let numbers: Vec<u32> = f.code.iter().map(|c| c.number).collect();

@@ -224,7 +224,7 @@ impl IgnoreEntry {
     /// Does this entry cover the finding? `relative` is the finding's path relative to the
     /// ignore file's folder, when that could be worked out.
     pub fn matches(&self, f: &Finding, relative: Option<&str>) -> bool {
-        if !self.id.eq_ignore_ascii_case(&f.rule_id) {
+        if !f.ids().any(|id| self.id.eq_ignore_ascii_case(id)) {
             return false;
         }
         if let Some(glob) = &self.path {
@@ -332,6 +332,7 @@ mod tests {
             controls: vec![],
             code: vec![],
             suppressed: None,
+            vulnerability: None,
         }
     }
 

@@ -17,7 +17,8 @@ pub mod severity;
 pub mod time;
 
 pub use finding::{
-    CodeLine, Finding, LayerRef, LineIndex, Location, ResourceRef, Suppression, SuppressionSource,
+    AffectedPackage, CodeLine, CvssScore, Finding, LayerRef, LineIndex, Location, ResourceRef,
+    Suppression, SuppressionSource, Vulnerability,
 };
 pub use report::{InputProblem, ProblemKind, Report, Summary};
 pub use rule::{RuleDoc, RuleInfo, RuleMeta, Scanner};

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
+    /// No severity is known (a vulnerability whose advisory gives no score or rating).
+    Unknown,
     Info,
     Low,
     Medium,
@@ -17,16 +19,18 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 5] = [
+    pub const ALL: [Severity; 6] = [
         Severity::Critical,
         Severity::High,
         Severity::Medium,
         Severity::Low,
         Severity::Info,
+        Severity::Unknown,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Severity::Unknown => "UNKNOWN",
             Severity::Info => "INFO",
             Severity::Low => "LOW",
             Severity::Medium => "MEDIUM",
@@ -40,7 +44,7 @@ impl Severity {
         match self {
             Severity::Critical | Severity::High => "error",
             Severity::Medium => "warning",
-            Severity::Low | Severity::Info => "note",
+            Severity::Low | Severity::Info | Severity::Unknown => "note",
         }
     }
 }
@@ -53,7 +57,7 @@ impl fmt::Display for Severity {
 
 /// The text was not one of CRITICAL, HIGH, MEDIUM, LOW, INFO.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown severity {0:?}: expected one of CRITICAL, HIGH, MEDIUM, LOW, INFO")]
+#[error("unknown severity {0:?}: expected one of CRITICAL, HIGH, MEDIUM, LOW, INFO, UNKNOWN")]
 pub struct UnknownSeverity(pub String);
 
 impl FromStr for Severity {
@@ -64,7 +68,8 @@ impl FromStr for Severity {
             "HIGH" => Ok(Severity::High),
             "MEDIUM" => Ok(Severity::Medium),
             "LOW" => Ok(Severity::Low),
-            "INFO" | "UNKNOWN" => Ok(Severity::Info),
+            "INFO" => Ok(Severity::Info),
+            "UNKNOWN" => Ok(Severity::Unknown),
             _ => Err(UnknownSeverity(s.to_string())),
         }
     }

@@ -16,6 +16,53 @@ pub fn rfc3339(secs: i64) -> String {
     )
 }
 
+/// Days from 1970-01-01 to a civil date (proleptic Gregorian).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses an RFC 3339 timestamp (`2026-11-27T01:02:03.5+02:00`, `…Z`) to Unix seconds,
+/// dropping fractions.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (date, rest) = s.split_once(['T', 't', ' '])?;
+    let mut d = date.splitn(3, '-');
+    let (y, mo, da): (i64, i64, i64) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
+    let (time, offset) = if let Some(t) = rest.strip_suffix(['Z', 'z']) {
+        (t, 0i64)
+    } else {
+        let pos = rest.rfind(['+', '-'])?;
+        let (t, off) = rest.split_at(pos);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let (oh, om) = off[1..].split_once(':')?;
+        (
+            t,
+            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60),
+        )
+    };
+    let time = time.split('.').next()?;
+    let mut t = time.splitn(3, ':');
+    let (h, mi, se): (i64, i64, i64) = (
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, mo, da) * 86_400 + h * 3600 + mi * 60 + se - offset)
+}
+
 /// Seconds since the Unix epoch now.
 pub fn now_secs() -> i64 {
     std::time::SystemTime::now()
@@ -42,5 +89,18 @@ mod tests {
     fn formats() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::rfc3339(1_764_205_323), "2025-11-27T01:02:03Z");
+        assert_eq!(
+            super::parse_rfc3339("2025-11-27T01:02:03.123456789Z"),
+            Some(1_764_205_323)
+        );
+        assert_eq!(
+            super::parse_rfc3339("2025-11-27T03:02:03+02:00"),
+            Some(1_764_205_323)
+        );
+        assert_eq!(
+            super::parse_rfc3339("2025-11-26T20:02:03-05:00"),
+            Some(1_764_205_323)
+        );
+        assert_eq!(super::parse_rfc3339("not a time"), None);
     }
 }

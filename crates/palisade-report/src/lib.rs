@@ -7,6 +7,7 @@
 pub mod junit;
 pub mod sarif;
 pub mod table;
+pub mod vulns;
 
 use palisade_core::{Report, RuleInfo};
 
@@ -153,6 +154,7 @@ impl Styles {
             }
             palisade_core::Severity::Low => Style::new().fg_color(Some(AnsiColor::Blue.into())),
             palisade_core::Severity::Info => Style::new().fg_color(Some(AnsiColor::Cyan.into())),
+            palisade_core::Severity::Unknown => Style::new().dimmed(),
         };
         format!("{}{s}{}", st.render(), st.render_reset())
     }

@@ -18,7 +18,7 @@ fn security_severity(s: Severity) -> &'static str {
         Severity::High => "8.0",
         Severity::Medium => "5.5",
         Severity::Low => "3.0",
-        Severity::Info => "0.0",
+        Severity::Info | Severity::Unknown => "0.0",
     }
 }
 
@@ -121,7 +121,8 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
         let kind = match s.source {
             palisade_core::SuppressionSource::Annotation
             | palisade_core::SuppressionSource::InlineComment => "inSource",
-            palisade_core::SuppressionSource::IgnoreFile { .. } => "external",
+            palisade_core::SuppressionSource::IgnoreFile { .. }
+            | palisade_core::SuppressionSource::Vex { .. } => "external",
         };
         r["suppressions"] =
             json!([{ "kind": kind, "justification": s.reason.clone().unwrap_or_default() }]);

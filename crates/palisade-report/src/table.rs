@@ -45,6 +45,18 @@ pub fn render(
         out.clear();
     }
 
+    w.write_all(out.as_bytes())?;
+    render_footer(report, opts, w)
+}
+
+/// Pod Security levels, input problems and the summary line: the end of every table.
+pub(crate) fn render_footer(
+    report: &Report,
+    opts: RenderOptions,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let st = Styles::new(opts.color);
+    let mut out = String::new();
     if !report.pss.is_empty() {
         let _ = writeln!(
             out,
@@ -92,21 +104,32 @@ pub fn render(
     }
 
     let s = &report.summary;
-    let _ = write!(
-        out,
-        "{}Summary:{} {} file{} scanned",
-        st.bold.render(),
-        st.bold.render_reset(),
-        s.files_scanned,
-        plural(s.files_scanned)
-    );
-    if s.resources_scanned > 0 {
+    if report.scan == "vuln" {
         let _ = write!(
             out,
-            " ({} object{})",
+            "{}Summary:{} {} package{} checked",
+            st.bold.render(),
+            st.bold.render_reset(),
             s.resources_scanned,
             plural(s.resources_scanned)
         );
+    } else {
+        let _ = write!(
+            out,
+            "{}Summary:{} {} file{} scanned",
+            st.bold.render(),
+            st.bold.render_reset(),
+            s.files_scanned,
+            plural(s.files_scanned)
+        );
+        if s.resources_scanned > 0 {
+            let _ = write!(
+                out,
+                " ({} object{})",
+                s.resources_scanned,
+                plural(s.resources_scanned)
+            );
+        }
     }
     let _ = write!(out, ", {}", counts_line(report.active()));
     if s.suppressed > 0 {

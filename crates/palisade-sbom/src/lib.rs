@@ -11,6 +11,7 @@
 
 pub mod catalog;
 pub mod catalogers;
+pub mod input;
 pub mod output;
 pub mod package;
 pub mod purl;
@@ -22,6 +23,13 @@ use serde::{Deserialize, Serialize};
 
 pub use catalog::{CatalogError, Cataloger, FileInfo, TargetKind};
 pub use package::{Distro, Ecosystem, LayerRef, Package, PackageLocation, SourcePackage};
+
+/// (ecosystem, name, version) of the packages one file records.
+type PackageKeys = std::collections::HashSet<(Ecosystem, String, String)>;
+
+fn yes() -> bool {
+    true
+}
 
 /// What was inventoried.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -46,6 +54,10 @@ pub struct TargetInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Inventory {
     pub target: TargetInfo,
+    /// False when part of the target could not be read (a layer left out, a truncated
+    /// archive): the inventory may miss packages.
+    #[serde(default = "yes")]
+    pub complete: bool,
     /// When the target was made (an image's `created`), if it says.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub created: Option<String>,
@@ -107,6 +119,12 @@ impl InventoryBuilder {
     /// Runs every cataloger that wants the file on its contents.
     pub fn add_file(&mut self, file: &FileInfo<'_>, layer: Option<&LayerRef>, content: &[u8]) {
         let shown_path = format!("{}{}", self.prefix, file.path);
+        // A path written twice in one layer: the later copy is the one the layer leaves.
+        let index = layer.map(|l| l.index);
+        self.results
+            .retain(|r| !(r.path == file.path && r.layer.as_ref().map(|l| l.index) == index));
+        self.release_files
+            .retain(|(p, l, _)| !(p == file.path && *l == index));
         if catalogers::os_release::OS_RELEASE_FILES.contains(&file.path)
             && let Some(d) = catalogers::parse_os_release(file.path, content)
         {
@@ -175,11 +193,64 @@ impl InventoryBuilder {
                     .map(|(_, _, d)| d.clone())
             });
         let mut merged: BTreeMap<String, Package> = BTreeMap::new();
+        // Each version of a package database records every package again; a package keeps
+        // the layer that first recorded it unchanged in the file's history (the layer that
+        // installed it), not the last layer that rewrote the file.
+        let mut history: BTreeMap<String, Vec<(usize, PackageKeys)>> = BTreeMap::new();
+        for r in &self.results {
+            if let Some(l) = &r.layer {
+                let set = r
+                    .packages
+                    .iter()
+                    .map(|p| (p.ecosystem, p.name.clone(), p.version.clone()))
+                    .collect();
+                history
+                    .entry(r.path.clone())
+                    .or_default()
+                    .push((l.index, set));
+            }
+        }
+        for versions in history.values_mut() {
+            versions.sort_by_key(|(l, _)| *l);
+        }
+        let layers_by_index: BTreeMap<usize, LayerRef> = self
+            .results
+            .iter()
+            .filter_map(|r| r.layer.clone())
+            .map(|l| (l.index, l))
+            .collect();
         for r in self.results {
             if !present(&r.path, r.layer.as_ref().map(|l| l.index)) {
                 continue;
             }
+            let chain = r
+                .layer
+                .as_ref()
+                .and_then(|l| history.get(&r.path).map(|h| (l.index, h)));
             for mut p in r.packages {
+                if let Some((current, versions)) = chain {
+                    let key = (p.ecosystem, p.name.clone(), p.version.clone());
+                    let mut first = current;
+                    for (layer, set) in versions
+                        .iter()
+                        .rev()
+                        .skip_while(|(l, _)| *l > current)
+                        .skip(1)
+                    {
+                        if set.contains(&key) {
+                            first = *layer;
+                        } else {
+                            break;
+                        }
+                    }
+                    if first != current
+                        && let Some(lref) = layers_by_index.get(&first)
+                    {
+                        for loc in &mut p.locations {
+                            loc.layer = Some(lref.clone());
+                        }
+                    }
+                }
                 p.purl = purl::purl(&p, distro.as_ref());
                 match merged.get_mut(&p.purl) {
                     Some(existing) => {
@@ -216,6 +287,7 @@ impl InventoryBuilder {
         problems.sort_by(|a, b| (&a.path, a.line, &a.message).cmp(&(&b.path, b.line, &b.message)));
         Inventory {
             target,
+            complete: true,
             created: None,
             distro,
             packages,
@@ -243,6 +315,10 @@ pub fn inventory_of(
     };
     let walked = palisade_artifact::walk(target, opts, &mut collector)?;
     let mut builder = collector.builder;
+    let complete = !walked
+        .problems
+        .iter()
+        .any(|p| p.kind == palisade_core::ProblemKind::Error);
     for p in walked.problems.iter().cloned() {
         builder.problem(p);
     }
@@ -266,6 +342,7 @@ pub fn inventory_of(
             .and_then(|c| c.as_str())
             .map(str::to_string)
     });
+    inv.complete = complete;
     Ok(inv)
 }
 
@@ -299,5 +376,69 @@ impl palisade_artifact::Visitor for Collector<'_> {
 
     fn progress(&mut self, done: u64, total: u64) {
         (self.progress)(done, total);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(index: usize) -> LayerRef {
+        LayerRef {
+            index,
+            digest: format!("sha256:{index:064}"),
+            diff_id: None,
+            created_by: None,
+        }
+    }
+
+    fn status(pkgs: &[(&str, &str)]) -> Vec<u8> {
+        pkgs.iter()
+            .map(|(n, v)| format!("Package: {n}\nStatus: install ok installed\nVersion: {v}\nArchitecture: amd64\n\n"))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    fn add(b: &mut InventoryBuilder, l: usize, content: &[u8]) {
+        let f = FileInfo {
+            path: "var/lib/dpkg/status",
+            size: content.len() as u64,
+            mode: 0o644,
+        };
+        b.add_file(&f, Some(&layer(l)), content);
+    }
+
+    #[test]
+    fn packages_keep_the_layer_that_installed_them() {
+        let mut b = InventoryBuilder::new(TargetKind::Image, &[]);
+        add(&mut b, 0, &status(&[("libc6", "2.36-9")]));
+        add(&mut b, 1, &status(&[("libc6", "2.36-9"), ("curl", "7.88")]));
+        add(
+            &mut b,
+            2,
+            &status(&[("libc6", "2.36-9+deb12u4"), ("curl", "7.88")]),
+        );
+        let inv = b.finish(TargetInfo::default(), |p, l| {
+            p == "var/lib/dpkg/status" && l == Some(2)
+        });
+        let layer_of = |n: &str| {
+            inv.packages.iter().find(|p| p.name == n).unwrap().locations[0]
+                .layer
+                .as_ref()
+                .unwrap()
+                .index
+        };
+        assert_eq!(layer_of("curl"), 1, "installed in layer 2, untouched after");
+        assert_eq!(layer_of("libc6"), 2, "upgraded in layer 3");
+    }
+
+    #[test]
+    fn a_file_written_twice_in_one_layer_counts_once() {
+        let mut b = InventoryBuilder::new(TargetKind::Image, &[]);
+        add(&mut b, 0, &status(&[("openssl", "3.0.0-old")]));
+        add(&mut b, 0, &status(&[("openssl", "3.0.15-new")]));
+        let inv = b.finish(TargetInfo::default(), |_, _| true);
+        let versions: Vec<&str> = inv.packages.iter().map(|p| p.version.as_str()).collect();
+        assert_eq!(versions, ["3.0.15-new"]);
     }
 }

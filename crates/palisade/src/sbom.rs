@@ -95,7 +95,7 @@ pub fn run(ctx: &Ctx, args: SbomArgs) -> Result<ExitCode, UserError> {
         SbomFormat::Cyclonedx => palisade_sbom::output::cyclonedx(&inv, version, &created(&inv)),
         SbomFormat::Spdx => palisade_sbom::output::spdx(&inv, version, &created(&inv)),
     };
-    match &args.output {
+    let written = match &args.output {
         Some(path) => {
             std::fs::write(path, text)
                 .map_err(|e| UserError(format!("cannot write {}: {e}", path.display())))?;
@@ -106,8 +106,18 @@ pub fn run(ctx: &Ctx, args: SbomArgs) -> Result<ExitCode, UserError> {
                     path.display()
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            ExitCode::SUCCESS
         }
-        None => crate::print_out(&text),
+        None => crate::print_out(&text)?,
+    };
+    if !inv.complete {
+        // The SBOM is written (and marked incomplete), but a pipeline must not take it for
+        // the whole image.
+        eprintln!(
+            "error: part of {} could not be read; the inventory is incomplete",
+            args.target
+        );
+        return Ok(ExitCode::from(2));
     }
+    Ok(written)
 }

@@ -161,7 +161,7 @@ pub fn finish(
                 .map_err(|e| UserError(format!("--severity: {e}")))?;
             if list.is_empty() {
                 return Err(UserError(
-                    "--severity: empty list; name at least one of CRITICAL, HIGH, MEDIUM, LOW, INFO"
+                    "--severity: empty list; name at least one of CRITICAL, HIGH, MEDIUM, LOW, INFO, UNKNOWN"
                         .into(),
                 ));
             }

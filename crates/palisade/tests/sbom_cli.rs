@@ -160,24 +160,26 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 }
 
 #[test]
-fn a_truncated_layer_keeps_what_could_be_read() {
+fn a_damaged_layer_is_left_out_and_the_rest_inventoried() {
     let Some(corpus) = corpus() else { return };
     let d = tempdir("trunc");
     let layout = d.join("ks");
     copy_dir(&corpus.join("images/kitchen-sink-oci"), &layout);
-    // Layer 3 (the node layer) is cut in half; layers 1 and 2 are whole.
+    // Layer 3 (the node layer) is cut in half: its bytes no longer match its digest.
     let blob = layout
         .join("blobs/sha256/d6786b364d74bba1b34c36f6a244fe3e21b9ba6c8fa2e42360a754187cc95a02");
     let bytes = std::fs::read(&blob).unwrap();
     std::fs::write(&blob, &bytes[..bytes.len() / 2]).unwrap();
     let o = run(&["sbom", "-f", "json", layout.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The SBOM is written, marked incomplete, and the exit status says so.
+    assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(
-        err.contains("layer 3") && err.contains("corrupt or truncated"),
+        err.contains("layer 3") && err.contains("does not match its digest"),
         "{err}"
     );
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["complete"], false);
     let count = |eco: &str| {
         json["packages"]
             .as_array()
@@ -189,8 +191,16 @@ fn a_truncated_layer_keeps_what_could_be_read() {
     assert_eq!(count("deb"), 104);
     assert_eq!(count("PyPI"), 11);
     assert_eq!(
+        count("npm"),
+        0,
+        "nothing from the layer that failed its digest"
+    );
+    assert_eq!(
         count("crates.io"),
         14,
         "layers after the damaged one are still read"
     );
+    let o = run(&["sbom", "-f", "cyclonedx", layout.to_str().unwrap()]);
+    let cdx: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(cdx["compositions"][0]["aggregate"], "incomplete");
 }

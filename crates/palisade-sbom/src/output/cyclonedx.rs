@@ -58,7 +58,7 @@ pub fn cyclonedx_value(inv: &Inventory, tool_version: &str, created: &str) -> Va
         json!({ "components": [ { "type": "application", "name": TOOL_NAME, "version": tool_version } ] }),
     );
     metadata.insert("component".into(), target);
-    json!({
+    let mut bom = json!({
         "$schema": SCHEMA,
         "bomFormat": "CycloneDX",
         "specVersion": "1.6",
@@ -66,7 +66,13 @@ pub fn cyclonedx_value(inv: &Inventory, tool_version: &str, created: &str) -> Va
         "version": 1,
         "metadata": metadata,
         "components": components,
-    })
+    });
+    if !inv.complete {
+        // Part of the target could not be read: say so, so consumers do not take the list
+        // for the whole truth.
+        bom["compositions"] = json!([{ "aggregate": "incomplete" }]);
+    }
+    bom
 }
 
 /// `base`, or `base#2`, `base#3`… when a component already has that `bom-ref`.

@@ -101,6 +101,12 @@ pub fn spdx_value(inv: &Inventory, tool_version: &str, created: &str) -> Value {
             "licenseListVersion": LICENSE_LIST_VERSION,
         }),
     );
+    if !inv.complete {
+        doc.insert(
+            "comment".into(),
+            json!("Incomplete: part of the target could not be read (see the tool's errors); packages may be missing."),
+        );
+    }
     doc.insert("packages".into(), Value::Array(packages));
     doc.insert("relationships".into(), Value::Array(relationships));
     let extracted = refs.extracted();
@@ -111,16 +117,12 @@ pub fn spdx_value(inv: &Inventory, tool_version: &str, created: &str) -> Value {
 }
 
 /// `2024-02-13T00:39:35.123456789Z` → `2024-02-13T00:39:35Z`; other forms unchanged.
+/// SPDX wants `YYYY-MM-DDThh:mm:ssZ`: UTC, no fraction.
 fn spdx_time(created: &str) -> String {
-    if let Some((secs, frac)) = created.split_once('.')
-        && let Some(digits) = frac.strip_suffix('Z')
-        && !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && secs.len() == 19
-    {
-        return format!("{secs}Z");
+    match palisade_core::time::parse_rfc3339(created) {
+        Some(secs) => palisade_core::time::rfc3339(secs),
+        None => created.to_string(),
     }
-    created.to_string()
 }
 
 fn relationship(from: &str, kind: &str, to: &str) -> Value {
@@ -359,9 +361,10 @@ mod tests {
             "2024-02-13T00:39:35Z"
         );
         assert_eq!(spdx_time("2024-02-13T00:39:35Z"), "2024-02-13T00:39:35Z");
+        // SPDX requires UTC: an offset is converted, not passed through.
         assert_eq!(
             spdx_time("2024-02-13T00:39:35+02:00"),
-            "2024-02-13T00:39:35+02:00"
+            "2024-02-12T22:39:35Z"
         );
     }
 
