@@ -113,26 +113,7 @@ impl Hasher {
     }
 }
 
-/// A reader that hashes (when it has a hasher) and counts what passes through.
-struct Hashing<R> {
-    inner: R,
-    hasher: Option<Hasher>,
-    count: u64,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Some(h) = &mut self.hasher {
-            h.update(&buf[..n]);
-        }
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
-/// The decompressor picked by magic bytes, able to give its input back so that the rest of
-/// the stored bytes can still be hashed.
+/// The decompressor picked by magic bytes.
 enum Decoder<R: Read> {
     Gzip(Box<flate2::bufread::MultiGzDecoder<BufReader<R>>>),
     Zstd(Box<ruzstd::decoding::StreamingDecoder<BufReader<R>, ruzstd::decoding::FrameDecoder>>),
@@ -145,16 +126,6 @@ impl<R: Read> Read for Decoder<R> {
             Decoder::Gzip(d) => d.read(buf),
             Decoder::Zstd(d) => d.read(buf),
             Decoder::Plain(d) => d.read(buf),
-        }
-    }
-}
-
-impl<R: Read> Decoder<R> {
-    fn into_input(self) -> BufReader<R> {
-        match self {
-            Decoder::Gzip(d) => d.into_inner(),
-            Decoder::Zstd(d) => d.into_inner(),
-            Decoder::Plain(d) => d,
         }
     }
 }
@@ -172,34 +143,59 @@ struct Inflated {
 
 const CHUNK: usize = 256 * 1024;
 
-/// Reads, hashes and decompresses a blob, sending the uncompressed bytes in chunks. Runs on
-/// its own thread so that inflating overlaps with reading the tar and the catalogers. When
-/// the reader stops early (a limit, a corrupt tar) or decompression fails, the stored bytes
-/// are still read to the end so the digest check covers all of them.
-fn inflate<R: Read>(
-    blob: R,
-    raw_hasher: Option<Hasher>,
+/// Reads the stored blob to its end, hashing it, and passes the bytes on for as long as
+/// the inflating thread listens: the digest check always covers every stored byte, even when
+/// decompression or the tar stops early. Returns (digest, bytes read, read error).
+fn read_raw<R: Read>(
+    mut blob: R,
+    mut hasher: Option<Hasher>,
+    tx: std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>,
+) -> (Option<String>, u64, Option<String>) {
+    let mut listening = true;
+    let mut count = 0u64;
+    loop {
+        let mut buf = vec![0u8; CHUNK];
+        match blob.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.truncate(n);
+                count += n as u64;
+                if let Some(h) = &mut hasher {
+                    h.update(&buf);
+                }
+                if listening && tx.send(Ok(buf)).is_err() {
+                    listening = false;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let message = e.to_string();
+                if listening {
+                    let _ = tx.send(Err(e));
+                }
+                return (None, count, Some(message));
+            }
+        }
+    }
+    (hasher.map(Hasher::finish), count, None)
+}
+
+/// Decompresses the stored bytes (from the reading thread), sending the uncompressed bytes
+/// in chunks; runs on its own thread so inflating overlaps with reading the tar and the
+/// catalogers. Returns the digest of the whole uncompressed stream when one was asked for and
+/// it could be read to the end within `cap`.
+fn inflate(
+    stored: ChannelReader,
     diff_hasher: Option<Hasher>,
     cap: u64,
     tx: std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>,
-) -> Inflated {
-    let raw = Hashing {
-        inner: blob,
-        hasher: raw_hasher,
-        count: 0,
-    };
-    let mut buffered = BufReader::with_capacity(CHUNK, raw);
+) -> Option<String> {
+    let mut buffered = BufReader::with_capacity(CHUNK, stored);
     let magic = match buffered.fill_buf() {
         Ok(b) => b.get(..4).unwrap_or(b).to_vec(),
         Err(e) => {
-            let message = e.to_string();
             let _ = tx.send(Err(e));
-            return Inflated {
-                raw: None,
-                raw_bytes: 0,
-                diff: None,
-                raw_error: Some(message),
-            };
+            return None;
         }
     };
     let mut decoder = if magic.starts_with(&[0x1f, 0x8b]) {
@@ -208,14 +204,10 @@ fn inflate<R: Read>(
         match ruzstd::decoding::StreamingDecoder::new(buffered) {
             Ok(d) => Decoder::Zstd(Box::new(d)),
             Err(e) => {
-                let message = format!("not a readable zstd stream: {e}");
-                let _ = tx.send(Err(std::io::Error::other(message.clone())));
-                return Inflated {
-                    raw: None,
-                    raw_bytes: 0,
-                    diff: None,
-                    raw_error: Some(message),
-                };
+                let _ = tx.send(Err(std::io::Error::other(format!(
+                    "not a readable zstd stream: {e}"
+                ))));
+                return None;
             }
         }
     } else {
@@ -271,20 +263,7 @@ fn inflate<R: Read>(
             }
         }
     }
-    let mut input = decoder.into_input();
-    let raw_error = std::io::copy(&mut input, &mut std::io::sink())
-        .err()
-        .map(|e| e.to_string());
-    let raw = input.into_inner();
-    Inflated {
-        raw: raw
-            .hasher
-            .filter(|_| raw_error.is_none())
-            .map(Hasher::finish),
-        raw_bytes: raw.count,
-        diff: diff.filter(|_| !decode_failed).map(Hasher::finish),
-        raw_error,
-    }
+    diff.filter(|_| !decode_failed).map(Hasher::finish)
 }
 
 /// Reads the chunks the inflating thread sends.
@@ -360,8 +339,17 @@ pub fn read_layer(
     };
     let cap = limits.max_layer_bytes;
     std::thread::scope(|scope| {
+        let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel(8);
         let (tx, rx) = std::sync::mpsc::sync_channel(8);
-        let producer = scope.spawn(move || inflate(blob, raw_hasher, diff_hasher, cap, tx));
+        let reader = scope.spawn(move || read_raw(blob, raw_hasher, raw_tx));
+        let inflater = scope.spawn(move || {
+            let stored = ChannelReader {
+                rx: raw_rx,
+                chunk: Vec::new(),
+                pos: 0,
+            };
+            inflate(stored, diff_hasher, cap, tx)
+        });
         let stream = Capped {
             inner: ChannelReader {
                 rx,
@@ -372,12 +360,17 @@ pub fn read_layer(
             limit: cap,
         };
         let entries = read_entries(stream, spec, limits, source, visitor);
-        let inflated = producer.join().unwrap_or(Inflated {
-            raw: None,
-            raw_bytes: 0,
-            diff: None,
-            raw_error: Some("the reading thread failed".into()),
-        });
+        let diff = inflater.join().unwrap_or(None);
+        let (raw, raw_bytes, raw_error) =
+            reader
+                .join()
+                .unwrap_or((None, 0, Some("the reading thread failed".into())));
+        let inflated = Inflated {
+            raw,
+            raw_bytes,
+            diff,
+            raw_error,
+        };
         finish(spec, source, visitor, entries, inflated)
     })
 }

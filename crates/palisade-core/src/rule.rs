@@ -16,6 +16,7 @@ pub enum Scanner {
     Kubernetes,
     Dockerfile,
     Secret,
+    Vulnerability,
     Custom,
 }
 
@@ -25,6 +26,7 @@ impl Scanner {
             Scanner::Kubernetes => "kubernetes",
             Scanner::Dockerfile => "dockerfile",
             Scanner::Secret => "secret",
+            Scanner::Vulnerability => "vulnerability",
             Scanner::Custom => "custom",
         }
     }

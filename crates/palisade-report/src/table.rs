@@ -13,6 +13,9 @@ pub fn render(
     opts: RenderOptions,
     w: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
+    if report.scan == "vuln" {
+        return crate::vulns::render(report, opts, w);
+    }
     let st = Styles::new(opts.color);
     let mut out = String::new();
     let mut by_file: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();

@@ -37,6 +37,12 @@ pub enum Command {
         after_help = "Targets:\n  DIR                          a project or a root filesystem\n  oci:DIR[:TAG]                an OCI image layout (a folder with index.json is recognised too)\n  oci-archive:FILE[:TAG]       an OCI layout in a tar\n  docker-archive:FILE          a `docker save` tar (recognised without the prefix too)\n  HOST/REPO[:TAG|@DIGEST]      an image in a registry (credentials from ~/.docker/config.json)"
     )]
     Sbom(SbomArgs),
+    /// Manage the local vulnerability database (OSV advisories)
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Version orderings: check why a version matched an advisory
+    #[command(subcommand)]
+    Version(VersionCommand),
     /// Explain a rule: what it checks, why it matters, how to fix it
     Explain {
         /// Rule id, e.g. PAL-K8S-001
@@ -60,6 +66,89 @@ pub enum ScanCommand {
                             the --exit-code value when some do, 2 for usage errors or when nothing could be scanned."
     )]
     Config(ConfigScanArgs),
+    /// Find known vulnerabilities in the packages of a container image
+    #[command(after_help = VULN_HELP)]
+    Image(VulnScanArgs),
+    /// Find known vulnerabilities in the packages of a directory (lockfiles and installed packages)
+    #[command(after_help = VULN_HELP)]
+    Fs(VulnScanArgs),
+    /// Find known vulnerabilities in the packages an SBOM lists (CycloneDX or SPDX JSON)
+    #[command(after_help = VULN_HELP)]
+    Sbom(VulnScanArgs),
+}
+
+const VULN_HELP: &str = "Advisories come from the local database: fill it with `palisade db update` (or `palisade db import`).\n\
+Exit status: the --exit-code value when reported vulnerabilities remain, 2 for usage errors or when the target cannot be read.";
+
+#[derive(Debug, Args)]
+pub struct VulnScanArgs {
+    /// Image reference, image layout or archive, directory, or SBOM file
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+    /// Leave out vulnerabilities that have no fixed version yet
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+    /// OpenVEX document whose not_affected and fixed statements suppress matches; repeatable
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Never touch the network (the database is only read; say how old it is)
+    #[arg(long)]
+    pub offline: bool,
+    #[command(flatten)]
+    pub image: ImageArgs,
+    #[command(flatten)]
+    pub common: CommonScanArgs,
+}
+
+/// Where the vulnerability database lives.
+#[derive(Debug, Args, Clone)]
+pub struct DbArgs {
+    /// Cache directory holding the database
+    #[arg(long, value_name = "DIR", env = "PALISADE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Import OSV advisories: directories of OSV JSON/YAML files, or all.zip archives from osv.dev
+    Import {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Download the latest advisories (conditional requests; the old database stays if anything fails)
+    Update {
+        /// Ecosystems to update, as OSV names them (PyPI, npm, crates.io, Go, Debian, Alpine, …); repeatable
+        #[arg(long = "ecosystem", value_name = "NAME")]
+        ecosystems: Vec<String>,
+        /// Base URL of the OSV export (for mirrors)
+        #[arg(
+            long,
+            value_name = "URL",
+            default_value = "https://osv-vulnerabilities.storage.googleapis.com"
+        )]
+        db_source: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Show what the database holds and how old it is
+    Status {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VersionCommand {
+    /// Print `<`, `=` or `>` for two versions of an ecosystem (Debian, Alpine, Red Hat, PyPI, npm, crates.io, Go, Maven, RubyGems, NuGet, Packagist)
+    Compare {
+        ecosystem: String,
+        a: String,
+        b: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +198,8 @@ pub enum FormatArg {
     Json,
     Sarif,
     Junit,
+    /// CycloneDX 1.6 with vulnerabilities (vulnerability scans only)
+    Cyclonedx,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@ mod cli;
 mod rules;
 mod sbom;
 mod scan;
+mod vuln;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use cli::{Cli, Command, RulesCommand, ScanCommand};
+use vuln::VulnTarget;
 
 /// An error for the user: what went wrong and what to do. Exits with status 2.
 #[derive(Debug)]
@@ -54,6 +56,11 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Scan(ScanCommand::Config(args)) => scan::config(&ctx, args),
+        Command::Scan(ScanCommand::Image(args)) => vuln::scan(&ctx, VulnTarget::Image, args),
+        Command::Scan(ScanCommand::Fs(args)) => vuln::scan(&ctx, VulnTarget::Fs, args),
+        Command::Scan(ScanCommand::Sbom(args)) => vuln::scan(&ctx, VulnTarget::Sbom, args),
+        Command::Db(cmd) => vuln::db(&ctx, cmd),
+        Command::Version(cmd) => vuln::version(cmd),
         Command::Sbom(args) => sbom::run(&ctx, args),
         Command::Explain { rule_id } => rules::explain(&ctx, &rule_id),
         Command::Rules(RulesCommand::List { format, scanner }) => {

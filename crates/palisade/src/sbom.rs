@@ -69,7 +69,7 @@ pub fn inventory(
 
 /// The timestamp SBOMs record: `SOURCE_DATE_EPOCH`, else the image's creation time, else
 /// today at midnight UTC (so that two runs on the same day produce the same bytes).
-fn created(inv: &Inventory) -> String {
+pub fn created(inv: &Inventory) -> String {
     palisade_core::time::reproducible_timestamp(|| {
         inv.created.clone().unwrap_or_else(|| {
             palisade_core::time::rfc3339(palisade_core::time::now_secs() / 86_400 * 86_400)

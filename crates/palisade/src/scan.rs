@@ -68,7 +68,7 @@ pub fn config(ctx: &Ctx, args: ConfigScanArgs) -> Result<ExitCode, UserError> {
         }
     }
     let report = palisade_misconfig::scan(&inputs, &opts);
-    finish(ctx, &project, &args.common, report)
+    finish(ctx, &project, &args.common, report, None)
 }
 
 fn read_stdin() -> Result<String, UserError> {
@@ -92,7 +92,7 @@ fn read_stdin() -> Result<String, UserError> {
     String::from_utf8(buf).map_err(|_| UserError("standard input is not UTF-8 text".into()))
 }
 
-fn load_project_config(ctx: &Ctx) -> Result<ProjectConfig, UserError> {
+pub fn load_project_config(ctx: &Ctx) -> Result<ProjectConfig, UserError> {
     let path = match &ctx.config {
         Some(p) => Some(p.clone()),
         None => std::env::current_dir()
@@ -135,12 +135,21 @@ fn ignore_path(project: &ProjectConfig, common: &CommonScanArgs) -> Option<(Path
 }
 
 /// Applies suppressions and filters, renders, writes, and decides the exit status.
+/// Renders CycloneDX for scans that have an inventory behind them.
+pub type CycloneDxRenderer<'a> = &'a dyn Fn(&Report) -> String;
+
 pub fn finish(
     ctx: &Ctx,
     project: &ProjectConfig,
     common: &CommonScanArgs,
     mut report: Report,
+    cyclonedx: Option<CycloneDxRenderer<'_>>,
 ) -> Result<ExitCode, UserError> {
+    if matches!(common.format, FormatArg::Cyclonedx) && cyclonedx.is_none() {
+        return Err(UserError(
+            "-f cyclonedx is for vulnerability scans (scan image|fs|sbom); use table, json, sarif or junit".into(),
+        ));
+    }
     if let Some((path, explicit)) = ignore_path(project, common) {
         match IgnoreFile::load(&path) {
             Ok((file, problems)) => {
@@ -179,7 +188,7 @@ pub fn finish(
     let show_suppressed = common.show_suppressed || project.scan.show_suppressed.unwrap_or(false);
     let format = match common.format {
         FormatArg::Table => Format::Table,
-        FormatArg::Json => Format::Json,
+        FormatArg::Json | FormatArg::Cyclonedx => Format::Json,
         FormatArg::Sarif => Format::Sarif,
         FormatArg::Junit => Format::Junit,
     };
@@ -187,6 +196,12 @@ pub fn finish(
     let render_opts = RenderOptions {
         color: ctx.color_stdout && !to_file,
         show_suppressed,
+    };
+    let render = |report: &Report, w: &mut dyn std::io::Write| -> std::io::Result<()> {
+        match (common.format, cyclonedx) {
+            (FormatArg::Cyclonedx, Some(f)) => w.write_all(f(report).as_bytes()),
+            _ => palisade_report::render(report, format, render_opts, w),
+        }
     };
     if !show_suppressed {
         // Counted in the summary already; not listed.
@@ -209,7 +224,7 @@ pub fn finish(
         Some(path) => {
             let write = || -> std::io::Result<()> {
                 let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-                palisade_report::render(&report, format, render_opts, &mut w)?;
+                render(&report, &mut w)?;
                 w.into_inner().map_err(|e| e.into_error())?.sync_all()
             };
             write().map_err(|e| {
@@ -227,8 +242,7 @@ pub fn finish(
         None => {
             use std::io::Write;
             let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            let result = palisade_report::render(&report, format, render_opts, &mut w)
-                .and_then(|_| w.flush());
+            let result = render(&report, &mut w).and_then(|_| w.flush());
             match result {
                 // A closed pipe (e.g. `| head`) is not an error worth a message.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
