@@ -8,6 +8,8 @@
 //! severity = ["HIGH", "CRITICAL"]
 //! exit-code = 1
 //! ignore-file = ".palisadeignore.yaml"
+//! policy = ["policies"]          # custom Rego policies, run by `scan config`
+//! data = ["policies/data.yaml"]  # what they read as `data`
 //!
 //! [rules]
 //! disable = ["PAL-K8S-030"]
@@ -44,6 +46,13 @@ pub struct ScanSettings {
     pub exit_code: Option<i32>,
     pub ignore_file: Option<PathBuf>,
     pub show_suppressed: Option<bool>,
+    /// Rego policy files or folders that `scan config` runs besides the built-in rules, as
+    /// `--policy` does; relative to this file.
+    #[serde(default)]
+    pub policy: Vec<PathBuf>,
+    /// JSON or YAML files (or folders) the policies read as `data`, as `--data` does.
+    #[serde(default)]
+    pub data: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -20,6 +20,9 @@ pub struct Location {
     /// The image layer the file is from, for files inside images.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub layer: Option<LayerRef>,
+    /// The commit that added the line, for git history scans.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub commit: Option<CommitRef>,
 }
 
 impl Location {
@@ -39,12 +42,21 @@ impl Location {
         }
     }
 
-    /// `path:line` or `path`.
+    /// `path:line` or `path`, with the image layer or commit when there is one.
     pub fn display(&self) -> String {
-        match self.start_line {
+        let mut s = match self.start_line {
             Some(l) => format!("{}:{l}", self.path),
             None => self.path.clone(),
+        };
+        if let Some(layer) = &self.layer {
+            let short: String = layer.digest.chars().take(19).collect();
+            s.push_str(&format!(" (layer {}, {short})", layer.index + 1));
         }
+        if let Some(c) = &self.commit {
+            let short: String = c.sha.chars().take(12).collect();
+            s.push_str(&format!(" (commit {short}, {}, {})", c.author, c.date));
+        }
+        s
     }
 }
 
@@ -61,6 +73,15 @@ pub struct LayerRef {
     /// The history entry's `created_by`, when the image records one.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub created_by: Option<String>,
+}
+
+/// The git commit a finding was found in (history scans).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CommitRef {
+    pub sha: String,
+    pub author: String,
+    /// Author date, RFC 3339.
+    pub date: String,
 }
 
 /// The Kubernetes object a finding is about.
@@ -188,6 +209,9 @@ pub struct Finding {
     /// For vulnerability findings: the package, identifiers, fixes and scores.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub vulnerability: Option<Box<Vulnerability>>,
+    /// A stable identifier of this finding (secrets: rule, file and secret), for ignore files.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fingerprint: Option<String>,
 }
 
 impl Finding {
@@ -206,6 +230,7 @@ impl Finding {
             code: Vec::new(),
             suppressed: None,
             vulnerability: None,
+            fingerprint: None,
         }
     }
 
@@ -309,6 +334,7 @@ mod tests {
             code: vec![],
             suppressed: None,
             vulnerability: None,
+            fingerprint: None,
         }
         .with_code(&LineIndex::new(text), 1);
         let numbers: Vec<u32> = f.code.iter().map(|c| c.number).collect();

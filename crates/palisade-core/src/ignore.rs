@@ -224,7 +224,8 @@ impl IgnoreEntry {
     /// Does this entry cover the finding? `relative` is the finding's path relative to the
     /// ignore file's folder, when that could be worked out.
     pub fn matches(&self, f: &Finding, relative: Option<&str>) -> bool {
-        if !f.ids().any(|id| self.id.eq_ignore_ascii_case(id)) {
+        // An entry may name a fingerprint only (secrets), without an id.
+        if !self.id.is_empty() && !f.ids().any(|id| self.id.eq_ignore_ascii_case(id)) {
             return false;
         }
         if let Some(glob) = &self.path {
@@ -246,10 +247,9 @@ impl IgnoreEntry {
                 return false;
             }
         }
-        if let Some(fp) = &self.fingerprint {
-            // Fingerprints are matched by analyzers that produce them (secrets); a finding
-            // without one never matches a fingerprint entry.
-            let _ = fp;
+        if let Some(fp) = &self.fingerprint
+            && f.fingerprint.as_deref() != Some(fp.as_str())
+        {
             return false;
         }
         true
@@ -304,8 +304,8 @@ fn parse_entry(item: &Node) -> Result<IgnoreEntry, String> {
             }
         }
     }
-    if entry.id.is_empty() {
-        return Err("entry has no `id` (the rule id to ignore)".into());
+    if entry.id.is_empty() && entry.fingerprint.is_none() {
+        return Err("entry has no `id` (the rule id to ignore) or `fingerprint`".into());
     }
     Ok(entry)
 }
@@ -333,6 +333,7 @@ mod tests {
             code: vec![],
             suppressed: None,
             vulnerability: None,
+            fingerprint: None,
         }
     }
 

@@ -17,8 +17,8 @@ pub mod severity;
 pub mod time;
 
 pub use finding::{
-    AffectedPackage, CodeLine, CvssScore, Finding, LayerRef, LineIndex, Location, ResourceRef,
-    Suppression, SuppressionSource, Vulnerability,
+    AffectedPackage, CodeLine, CommitRef, CvssScore, Finding, LayerRef, LineIndex, Location,
+    ResourceRef, Suppression, SuppressionSource, Vulnerability,
 };
 pub use report::{InputProblem, ProblemKind, Report, Summary};
 pub use rule::{RuleDoc, RuleInfo, RuleMeta, Scanner};

@@ -94,7 +94,13 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
     if !snippet.is_empty() {
         region.insert("snippet".into(), json!({ "text": snippet.join("\n") }));
     }
-    let mut physical = json!({ "artifactLocation": { "uri": path_to_uri(&f.location.path) } });
+    // Files inside an image are named relative to the image's root (the layer is in the
+    // properties); other paths as they were reached.
+    let uri = match &f.location.layer {
+        Some(_) => path_to_uri(f.location.path.trim_start_matches('/')),
+        None => path_to_uri(&f.location.path),
+    };
+    let mut physical = json!({ "artifactLocation": { "uri": uri } });
     if !region.is_empty() {
         physical["region"] = Value::Object(region);
     }
@@ -116,6 +122,16 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
     }
     if let Some(field) = &f.field {
         r["properties"]["field"] = json!(field);
+    }
+    if let Some(layer) = &f.location.layer {
+        r["properties"]["layer"] =
+            json!({ "index": layer.index, "digest": layer.digest, "createdBy": layer.created_by });
+    }
+    if let Some(c) = &f.location.commit {
+        r["properties"]["commit"] = json!({ "sha": c.sha, "author": c.author, "date": c.date });
+    }
+    if let Some(fp) = &f.fingerprint {
+        r["properties"]["fingerprint"] = json!(fp);
     }
     if let Some(s) = &f.suppressed {
         let kind = match s.source {

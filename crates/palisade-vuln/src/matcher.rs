@@ -487,6 +487,7 @@ pub fn match_inventory(
                 controls: Vec::new(),
                 code: Vec::new(),
                 suppressed: None,
+                fingerprint: None,
                 vulnerability: Some(Box::new(Vulnerability {
                     id,
                     aliases,

@@ -215,6 +215,7 @@ mod tests {
             controls: vec![],
             code: vec![],
             suppressed: None,
+            fingerprint: None,
             vulnerability: Some(Box::new(Vulnerability {
                 id: id.into(),
                 aliases: aliases.iter().map(|s| s.to_string()).collect(),

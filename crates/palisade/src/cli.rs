@@ -47,10 +47,18 @@ pub enum Command {
     Explain {
         /// Rule id, e.g. PAL-K8S-001
         rule_id: String,
+        #[command(flatten)]
+        policies: PolicyArgs,
     },
+    /// Test and check custom Rego policies
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// List or document the built-in rules
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Run the Kubernetes admission webhook; make its configuration and certificates
+    #[command(subcommand)]
+    Admission(AdmissionCommand),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -66,6 +74,12 @@ pub enum ScanCommand {
                             the --exit-code value when some do, 2 for usage errors or when nothing could be scanned."
     )]
     Config(ConfigScanArgs),
+    /// Find leaked credentials in files, directories, images (every layer) or git history
+    #[command(
+        after_help = "Findings show the first four characters of a secret; --show-secrets shows it whole.\n\
+Suppress one with a `palisade:allow` comment on its line, or its fingerprint in .palisadeignore.yaml."
+    )]
+    Secrets(SecretScanArgs),
     /// Find known vulnerabilities in the packages of a container image
     #[command(after_help = VULN_HELP)]
     Image(VulnScanArgs),
@@ -96,6 +110,26 @@ pub struct VulnScanArgs {
     /// Never touch the network (the database is only read; say how old it is)
     #[arg(long)]
     pub offline: bool,
+    #[command(flatten)]
+    pub image: ImageArgs,
+    #[command(flatten)]
+    pub common: CommonScanArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretScanArgs {
+    /// File, directory, image (any target `palisade sbom` reads) or, with --git, a repository
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+    /// Scan the lines every commit of the history added (TARGET is a git repository)
+    #[arg(long)]
+    pub git: bool,
+    /// Also scan files that .gitignore and .ignore exclude
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Show secrets in full (default: the first four characters)
+    #[arg(long)]
+    pub show_secrets: bool,
     #[command(flatten)]
     pub image: ImageArgs,
     #[command(flatten)]
@@ -160,7 +194,61 @@ pub struct ConfigScanArgs {
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub pss: Option<PssArg>,
     #[command(flatten)]
+    pub policies: PolicyArgs,
+    /// What the policies get as input: by default told by file name (Kubernetes objects, Dockerfiles)
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub input_type: Option<InputTypeArg>,
+    #[command(flatten)]
     pub common: CommonScanArgs,
+}
+
+/// Custom Rego policies to load (besides those palisade.toml names).
+#[derive(Debug, Args, Clone, Default)]
+pub struct PolicyArgs {
+    /// Rego policy file or folder (searched recursively); repeatable
+    #[arg(long = "policy", value_name = "DIR")]
+    pub policies: Vec<PathBuf>,
+    /// JSON or YAML file (or folder) the policies read as `data`; repeatable
+    #[arg(long = "data", value_name = "FILE")]
+    pub data: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InputTypeArg {
+    Kubernetes,
+    Dockerfile,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Run the policies' test_* rules, as `opa test` does
+    #[command(
+        after_help = "Data files (JSON, YAML) in the folders are loaded as `data`, as `opa test` loads them.\n\
+Exit status: 0 when every test passes, 1 when one fails, 2 when the policies cannot be loaded."
+    )]
+    Test {
+        /// Policy files or folders
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// More data files or folders; repeatable
+        #[arg(long = "data", value_name = "FILE")]
+        data: Vec<PathBuf>,
+        /// Show each test's duration and what it printed
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// Report syntax and compile errors in policies as file:line:col: message
+    #[command(after_help = "Exit status: 0 when the policies compile, 2 when any has an error.")]
+    Check {
+        /// Policy files or folders
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Data files or folders the policies read; repeatable
+        #[arg(long = "data", value_name = "FILE")]
+        data: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -246,9 +334,11 @@ pub enum RulesCommand {
         /// Output format
         #[arg(short, long, value_enum, default_value = "table")]
         format: ListFormat,
-        /// Only rules of this scanner (kubernetes, dockerfile)
+        /// Only rules of this scanner (kubernetes, dockerfile, secret, custom)
         #[arg(long)]
         scanner: Option<String>,
+        #[command(flatten)]
+        policies: PolicyArgs,
     },
     /// Print the rule reference (docs/rules.md) as Markdown
     Docs,
@@ -258,4 +348,84 @@ pub enum RulesCommand {
 pub enum ListFormat {
     Table,
     Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdmissionCommand {
+    /// Serve the admission webhook over HTTPS: /validate, /mutate, /healthz, /readyz, /metrics
+    #[command(
+        after_help = "Settings (TOML or YAML) come from the global --config FILE: namespace modes, deny rules, \
+exemptions, mutation defaults, the decision log. See README.md, \"Admission webhook\".\n\
+Stops gracefully on SIGTERM or SIGINT; policy files and the certificate are reloaded when they change."
+    )]
+    Serve(AdmissionServeArgs),
+    /// Print the ValidatingWebhookConfiguration (and MutatingWebhookConfiguration) YAML
+    Config(AdmissionConfigArgs),
+    /// Make a CA and a serving certificate for the webhook's Service
+    Certs(AdmissionCertsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdmissionServeArgs {
+    /// PEM certificate (chain) to serve
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: PathBuf,
+    /// PEM private key of the certificate
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: PathBuf,
+    /// Address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8443")]
+    pub listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+    /// Worker threads (default: one per core)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct AdmissionConfigArgs {
+    /// The webhook's Service, as NAMESPACE/NAME
+    #[arg(long, value_name = "NS/NAME")]
+    pub service: String,
+    /// PEM file of the CA that signed the serving certificate
+    #[arg(long, value_name = "FILE")]
+    pub ca_bundle: PathBuf,
+    /// Also print a MutatingWebhookConfiguration for /mutate
+    #[arg(long)]
+    pub mutating: bool,
+    /// Port of the Service
+    #[arg(long, value_name = "PORT", default_value_t = 443)]
+    pub port: u16,
+    /// Name of the configuration objects
+    #[arg(long, value_name = "NAME", default_value = "palisade")]
+    pub name: String,
+    /// failurePolicy of the validating webhooks (the mutating one always ignores failures)
+    #[arg(long, value_enum, default_value = "fail")]
+    pub failure_policy: FailurePolicyArg,
+    /// timeoutSeconds; keep it above the server's timeout-ms
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub timeout_seconds: u32,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FailurePolicyArg {
+    Fail,
+    Ignore,
+}
+
+#[derive(Debug, Args)]
+pub struct AdmissionCertsArgs {
+    /// DNS name of the webhook's Service, e.g. palisade-webhook.palisade.svc; repeatable
+    #[arg(long = "dns", value_name = "NAME", required = true)]
+    pub dns: Vec<String>,
+    /// Folder to write ca.crt, ca.key, tls.crt and tls.key to
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Days the serving certificate is valid
+    #[arg(long, value_name = "N", default_value_t = 365)]
+    pub days: u32,
+    /// Days the CA is valid
+    #[arg(long, value_name = "N", default_value_t = 3650)]
+    pub ca_days: u32,
 }

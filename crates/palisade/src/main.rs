@@ -1,9 +1,12 @@
 //! The `palisade` binary: parses arguments, calls the libraries, prints. Nothing else.
 
+mod admission;
 mod cli;
+mod policy;
 mod rules;
 mod sbom;
 mod scan;
+mod secrets;
 mod vuln;
 
 use std::io::IsTerminal;
@@ -56,16 +59,23 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Scan(ScanCommand::Config(args)) => scan::config(&ctx, args),
+        Command::Scan(ScanCommand::Secrets(args)) => secrets::scan(&ctx, args),
         Command::Scan(ScanCommand::Image(args)) => vuln::scan(&ctx, VulnTarget::Image, args),
         Command::Scan(ScanCommand::Fs(args)) => vuln::scan(&ctx, VulnTarget::Fs, args),
         Command::Scan(ScanCommand::Sbom(args)) => vuln::scan(&ctx, VulnTarget::Sbom, args),
         Command::Db(cmd) => vuln::db(&ctx, cmd),
         Command::Version(cmd) => vuln::version(cmd),
         Command::Sbom(args) => sbom::run(&ctx, args),
-        Command::Explain { rule_id } => rules::explain(&ctx, &rule_id),
-        Command::Rules(RulesCommand::List { format, scanner }) => {
-            rules::list(format, scanner.as_deref())
-        }
+        Command::Explain { rule_id, policies } => policy::custom_rules(&ctx, &policies)
+            .and_then(|custom| rules::explain(&ctx, &rule_id, &custom)),
+        Command::Rules(RulesCommand::List {
+            format,
+            scanner,
+            policies,
+        }) => policy::custom_rules(&ctx, &policies)
+            .and_then(|custom| rules::list(format, scanner.as_deref(), &custom)),
+        Command::Policy(cmd) => policy::run(&ctx, cmd),
+        Command::Admission(cmd) => admission::run(&ctx, cmd),
         Command::Rules(RulesCommand::Docs) => print_out(&rules::docs_markdown()),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();

@@ -13,7 +13,7 @@ use palisade_misconfig::pss::PssLevel;
 use palisade_misconfig::{Input, ScanOptions};
 use palisade_report::{Format, RenderOptions};
 
-use crate::cli::{CommonScanArgs, ConfigScanArgs, FormatArg, PssArg};
+use crate::cli::{CommonScanArgs, ConfigScanArgs, FormatArg, InputTypeArg, PssArg};
 use crate::{Ctx, UserError};
 
 /// Standard input is read up to this size.
@@ -35,10 +35,14 @@ pub fn config(ctx: &Ctx, args: ConfigScanArgs) -> Result<ExitCode, UserError> {
         }),
         ..ScanOptions::default()
     };
-    let known: HashSet<String> = palisade_misconfig::builtin_rules()
+    let policies = crate::policy::load(ctx, &project, &args.policies)?;
+    let mut known: HashSet<String> = palisade_misconfig::builtin_rules()
         .iter()
         .map(|m| m.id.to_ascii_uppercase())
         .collect();
+    if let Some(set) = &policies {
+        known.extend(set.rules().iter().map(|r| r.info.id.to_ascii_uppercase()));
+    }
     for id in opts.disabled.iter().chain(opts.severity_overrides.keys()) {
         if !known.contains(&id.to_ascii_uppercase()) && !ctx.quiet {
             eprintln!(
@@ -67,7 +71,24 @@ pub fn config(ctx: &Ctx, args: ConfigScanArgs) -> Result<ExitCode, UserError> {
             inputs.push(Input::Path(p.clone()));
         }
     }
-    let report = palisade_misconfig::scan(&inputs, &opts);
+    let mut report = palisade_misconfig::scan(&inputs, &opts);
+    if let Some(set) = &policies {
+        let policy_opts = palisade_policy::ScanOptions {
+            input_type: args.input_type.map(|t| match t {
+                InputTypeArg::Kubernetes => palisade_policy::InputKind::Kubernetes,
+                InputTypeArg::Dockerfile => palisade_policy::InputKind::Dockerfile,
+                InputTypeArg::Json => palisade_policy::InputKind::Json,
+                InputTypeArg::Yaml => palisade_policy::InputKind::Yaml,
+            }),
+            disabled: opts.disabled.clone(),
+            severity_overrides: opts.severity_overrides.clone(),
+            ..palisade_policy::ScanOptions::default()
+        };
+        palisade_policy::scan(&mut report, &inputs, set, &policy_opts);
+        report.finish();
+    } else if args.input_type.is_some() && !ctx.quiet {
+        eprintln!("warning: --input-type only changes what policies see; no --policy given");
+    }
     finish(ctx, &project, &args.common, report, None)
 }
 

@@ -1,0 +1,471 @@
+//! `palisade serve` settings: the `[server]` table of palisade.toml, command-line flags over
+//! it, and defaults under both.
+//!
+//! ```toml
+//! [server]
+//! listen = "127.0.0.1:7878"
+//! data_dir = "/var/lib/palisade"        # default: $PALISADE_DATA_DIR or ./palisade-data
+//! database = "postgres://palisade@db/palisade?sslmode=require"   # default: <data_dir>/palisade.db
+//! tls_cert = "/etc/palisade/tls.crt"    # HTTPS when both are set
+//! tls_key = "/etc/palisade/tls.key"
+//! public_url = "https://palisade.example.com"   # links and cookies; default from listen
+//! max_upload_mb = 64                    # largest report, also after decompression
+//! session_ttl_hours = 12
+//! trusted_proxies = ["10.0.0.0/8"]      # peers whose X-Forwarded-For is believed
+//! metrics_public = false                # /metrics without a token
+//! ```
+//!
+//! Keys may also be written with dashes (`data-dir`), as the `[scan]` table writes them.
+//! Unknown keys are an error naming the file and line. The same file may hold the `[scan]`
+//! and `[rules]` tables `palisade scan` reads, and `[oidc]` (see `platform::oidc`).
+//! Relative paths are relative to the file's folder.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Where `palisade serve` listens by default: loopback, so a first run exposes nothing.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+/// Default largest upload, in MiB.
+pub const DEFAULT_MAX_UPLOAD_MB: u64 = 64;
+/// Default console session lifetime.
+pub const DEFAULT_SESSION_TTL_HOURS: u64 = 12;
+
+/// The settings file as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub server: ServerSection,
+    /// `[oidc]`, handed as is to `platform::oidc`, which checks it.
+    #[serde(default)]
+    pub oidc: Option<toml::Value>,
+    /// Read by `palisade scan`, not here.
+    #[serde(default)]
+    pub scan: Option<toml::Value>,
+    /// Read by `palisade scan`, not here.
+    #[serde(default)]
+    pub rules: Option<toml::Value>,
+}
+
+/// The `[server]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    pub listen: Option<String>,
+    #[serde(alias = "data-dir")]
+    pub data_dir: Option<PathBuf>,
+    pub database: Option<String>,
+    #[serde(alias = "tls-cert")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(alias = "tls-key")]
+    pub tls_key: Option<PathBuf>,
+    #[serde(alias = "public-url")]
+    pub public_url: Option<String>,
+    #[serde(alias = "max-upload-mb")]
+    pub max_upload_mb: Option<u64>,
+    #[serde(alias = "session-ttl-hours")]
+    pub session_ttl_hours: Option<u64>,
+    /// Addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` is believed.
+    #[serde(alias = "trusted-proxies")]
+    pub trusted_proxies: Vec<String>,
+    /// Serve `/metrics` without a token.
+    #[serde(alias = "metrics-public")]
+    pub metrics_public: bool,
+}
+
+/// The settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: String,
+        line: u32,
+        message: String,
+    },
+    #[error("{0}")]
+    Value(String),
+}
+
+impl ConfigFile {
+    /// Reads a settings file.
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        ConfigFile::parse(&text).map_err(|(line, message)| ConfigError::Invalid {
+            path: display,
+            line,
+            message,
+        })
+    }
+
+    /// Parses settings text; errors carry the 1-based line.
+    pub fn parse(text: &str) -> Result<ConfigFile, (u32, String)> {
+        toml::from_str::<ConfigFile>(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() as u32 + 1)
+                .unwrap_or(1);
+            (line, e.message().to_string())
+        })
+    }
+}
+
+/// Command-line values; each wins over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+}
+
+/// An address range, for `trusted_proxies`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    /// `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`.
+    pub fn parse(s: &str) -> Result<Cidr, String> {
+        let s = s.trim();
+        let (a, p) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or CIDR range"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| format!("{s:?}: prefix length must be 0 to {max}"))?,
+        };
+        Ok(Cidr { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`, as dual-stack sockets report IPv4 peers)
+/// as plain IPv4.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    }
+}
+
+/// What the server runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// A `postgres://` URL or the SQLite file path.
+    pub database: String,
+    /// Certificate and key, when serving HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Scheme, host and port people reach the server at, without a trailing slash.
+    pub public_url: String,
+    /// Whether `public_url` was configured (else it was made from `listen`).
+    pub public_url_set: bool,
+    pub max_upload_bytes: usize,
+    pub session_ttl_ms: i64,
+    pub trusted_proxies: Vec<Cidr>,
+    pub metrics_public: bool,
+    /// The `[oidc]` table, unchecked.
+    pub oidc: Option<toml::Value>,
+    /// The settings file, when there was one.
+    pub source: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Fills in defaults: flags over file over `$PALISADE_DATA_DIR` over built-ins.
+    pub fn resolve(
+        file: Option<(ConfigFile, PathBuf)>,
+        flags: Overrides,
+        env_data_dir: Option<PathBuf>,
+    ) -> Result<Settings, ConfigError> {
+        let (file, source) = match file {
+            Some((f, p)) => (f, Some(p)),
+            None => (ConfigFile::default(), None),
+        };
+        let dir = source
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let rel = |p: PathBuf| if p.is_relative() { dir.join(p) } else { p };
+        let where_ = source
+            .as_ref()
+            .map(|p| format!("{}: [server] ", p.display()))
+            .unwrap_or_default();
+        let s = file.server;
+        let listen = match (flags.listen, &s.listen) {
+            (Some(a), _) => a,
+            (None, Some(text)) => text.parse().map_err(|_| {
+                ConfigError::Value(format!(
+                    "{where_}listen = {text:?} is not an address with a port, e.g. \"127.0.0.1:7878\" or \"[::]:7878\""
+                ))
+            })?,
+            (None, None) => DEFAULT_LISTEN.parse().map_err(|_| {
+                ConfigError::Value("built-in listen address does not parse".into())
+            })?,
+        };
+        let data_dir = flags
+            .data_dir
+            .or_else(|| s.data_dir.map(&rel))
+            .or(env_data_dir.filter(|p| !p.as_os_str().is_empty()))
+            .unwrap_or_else(|| PathBuf::from("palisade-data"));
+        let database = match flags.database.or(s.database) {
+            Some(d) if is_postgres(&d) => d,
+            Some(d) if d.trim().is_empty() => {
+                return Err(ConfigError::Value(format!("{where_}database is empty")));
+            }
+            Some(d) => rel(PathBuf::from(d)).display().to_string(),
+            None => data_dir.join("palisade.db").display().to_string(),
+        };
+        let tls_cert = flags.tls_cert.or_else(|| s.tls_cert.map(&rel));
+        let tls_key = flags.tls_key.or_else(|| s.tls_key.map(&rel));
+        let tls = match (tls_cert, tls_key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::Value(
+                    "a TLS certificate was given without its key: set tls_key (--tls-key) too"
+                        .into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Value(
+                    "a TLS key was given without its certificate: set tls_cert (--tls-cert) too"
+                        .into(),
+                ));
+            }
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let (public_url, public_url_set) = match s.public_url {
+            Some(u) => {
+                let u = u.trim().trim_end_matches('/').to_string();
+                let rest = u
+                    .strip_prefix("https://")
+                    .or_else(|| u.strip_prefix("http://"));
+                match rest {
+                    Some(host) if !host.is_empty() && !host.contains(['?', '#', ' ']) => (u, true),
+                    _ => {
+                        return Err(ConfigError::Value(format!(
+                            "{where_}public_url = {u:?} must be an http:// or https:// URL such as \"https://palisade.example.com\""
+                        )));
+                    }
+                }
+            }
+            None => {
+                // An unspecified address cannot be browsed to; loopback reaches it locally.
+                let host = match listen.ip() {
+                    IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_string(),
+                    IpAddr::V6(ip) if ip.is_unspecified() => "[::1]".to_string(),
+                    IpAddr::V4(ip) => ip.to_string(),
+                    IpAddr::V6(ip) => format!("[{ip}]"),
+                };
+                (format!("{scheme}://{host}:{}", listen.port()), false)
+            }
+        };
+        let mb = s.max_upload_mb.unwrap_or(DEFAULT_MAX_UPLOAD_MB);
+        if !(1..=4096).contains(&mb) {
+            return Err(ConfigError::Value(format!(
+                "{where_}max_upload_mb = {mb}: use 1 to 4096"
+            )));
+        }
+        let hours = s.session_ttl_hours.unwrap_or(DEFAULT_SESSION_TTL_HOURS);
+        if !(1..=24 * 90).contains(&hours) {
+            return Err(ConfigError::Value(format!(
+                "{where_}session_ttl_hours = {hours}: use 1 to 2160"
+            )));
+        }
+        let trusted_proxies = s
+            .trusted_proxies
+            .iter()
+            .map(|p| Cidr::parse(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ConfigError::Value(format!("{where_}trusted_proxies: {e}")))?;
+        Ok(Settings {
+            listen,
+            data_dir,
+            database,
+            tls,
+            public_url,
+            public_url_set,
+            max_upload_bytes: usize::try_from(mb * 1024 * 1024).unwrap_or(usize::MAX),
+            session_ttl_ms: i64::try_from(hours * 3_600_000).unwrap_or(i64::MAX),
+            trusted_proxies,
+            metrics_public: s.metrics_public,
+            oidc: file.oidc,
+            source,
+        })
+    }
+
+    /// Settings for tests and embedding: everything default, the given listen address and
+    /// database.
+    pub fn for_database(listen: SocketAddr, database: &str, data_dir: &Path) -> Settings {
+        let flags = Overrides {
+            listen: Some(listen),
+            data_dir: Some(data_dir.to_path_buf()),
+            database: Some(database.to_string()),
+            ..Overrides::default()
+        };
+        // Nothing here can fail validation.
+        match Settings::resolve(None, flags, None) {
+            Ok(s) => s,
+            Err(e) => unreachable!("default settings are valid: {e}"),
+        }
+    }
+
+    /// Whether session cookies get `Secure`: served over HTTPS, or behind a proxy that is.
+    pub fn secure_cookies(&self) -> bool {
+        self.tls.is_some() || self.public_url.starts_with("https://")
+    }
+
+    /// `scheme://host[:port]` of `public_url`, as browsers send it in `Origin`.
+    pub fn public_origin(&self) -> &str {
+        let after_scheme = self.public_url.find("://").map(|i| i + 3).unwrap_or(0);
+        match self.public_url[after_scheme..].find('/') {
+            Some(i) => &self.public_url[..after_scheme + i],
+            None => &self.public_url,
+        }
+    }
+
+    /// Whether anything but this machine can reach the server over plain HTTP.
+    pub fn plain_http_exposed(&self) -> bool {
+        self.tls.is_none() && !self.listen.ip().is_loopback()
+    }
+}
+
+/// Whether a database location names PostgreSQL.
+pub fn is_postgres(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_data_dir() {
+        let s = Settings::resolve(None, Overrides::default(), None).unwrap();
+        assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(s.data_dir, PathBuf::from("palisade-data"));
+        assert_eq!(
+            PathBuf::from(&s.database),
+            PathBuf::from("palisade-data").join("palisade.db")
+        );
+        assert_eq!(s.public_url, "http://127.0.0.1:7878");
+        assert!(!s.secure_cookies());
+        assert_eq!(s.max_upload_bytes, 64 << 20);
+        let s = Settings::resolve(None, Overrides::default(), Some("/srv/pal".into())).unwrap();
+        assert_eq!(
+            PathBuf::from(&s.database),
+            PathBuf::from("/srv/pal/palisade.db")
+        );
+    }
+
+    #[test]
+    fn file_values_are_relative_to_the_file_and_flags_win() {
+        let text = "[server]\nlisten = \"0.0.0.0:9000\"\ndata-dir = \"data\"\npublic_url = \"https://pal.example.com/\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n[scan]\nexit-code = 1\n";
+        let f = ConfigFile::parse(text).unwrap();
+        let s = Settings::resolve(
+            Some((f.clone(), PathBuf::from("/etc/pal/palisade.toml"))),
+            Overrides::default(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.data_dir, PathBuf::from("/etc/pal/data"));
+        assert_eq!(s.public_url, "https://pal.example.com");
+        assert_eq!(s.public_origin(), "https://pal.example.com");
+        assert!(s.secure_cookies());
+        assert!(s.plain_http_exposed());
+        assert!(s.trusted_proxies[0].contains("10.1.2.3".parse().unwrap()));
+        let s = Settings::resolve(
+            Some((f, PathBuf::from("/etc/pal/palisade.toml"))),
+            Overrides {
+                database: Some("postgres://db/pal".into()),
+                ..Overrides::default()
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.database, "postgres://db/pal");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let (line, msg) =
+            ConfigFile::parse("[server]\nlisten = \"127.0.0.1:1\"\nlistne = 1\n").unwrap_err();
+        assert_eq!(line, 3);
+        assert!(msg.contains("unknown field `listne`"), "{msg}");
+        let (line, _) = ConfigFile::parse("[sever]\n").unwrap_err();
+        assert_eq!(line, 1);
+        let f = ConfigFile::parse("[server]\nlisten = \"localhost\"\n").unwrap();
+        let e =
+            Settings::resolve(Some((f, "p.toml".into())), Overrides::default(), None).unwrap_err();
+        assert!(e.to_string().contains("p.toml: [server] listen"), "{e}");
+        let f = ConfigFile::parse("[server]\ntls_cert = \"c.pem\"\n").unwrap();
+        assert!(Settings::resolve(Some((f, "p.toml".into())), Overrides::default(), None).is_err());
+        let f = ConfigFile::parse("[server]\npublic_url = \"pal.example.com\"\n").unwrap();
+        assert!(Settings::resolve(Some((f, "p.toml".into())), Overrides::default(), None).is_err());
+    }
+
+    #[test]
+    fn cidr_ranges() {
+        let c = Cidr::parse("192.168.0.0/16").unwrap();
+        assert!(c.contains("192.168.4.5".parse().unwrap()));
+        assert!(!c.contains("192.169.0.1".parse().unwrap()));
+        assert!(c.contains("::ffff:192.168.1.1".parse().unwrap()));
+        let c = Cidr::parse("fd00::/8").unwrap();
+        assert!(c.contains("fd12::1".parse().unwrap()));
+        assert!(!c.contains("fe80::1".parse().unwrap()));
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+        assert!(Cidr::parse("10.0.0.0/33").is_err());
+        assert!(Cidr::parse("example.com").is_err());
+    }
+}
