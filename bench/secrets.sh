@@ -10,7 +10,7 @@ SIZE=${1:-1024}
 PEERS=${PEERS:-$HOME/.cache/palisade-peers}
 export PATH="$PEERS/bin:$PATH"
 cargo build --release -q -p palisade
-PAL=$(pwd)/target/release/palisade
+PAL=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release/palisade
 WORK=${WORK:-/tmp/palisade-secrets-bench}
 mkdir -p "$WORK"
 TREE="$WORK/tree-$SIZE"
@@ -20,7 +20,8 @@ cargo run -q --release -p palisade-secrets --example keywords > "$WORK/keywords.
 run() { # NAME DIR CMD...
   local name=$1 dir=$2; shift 2
   /usr/bin/time -f '%e %M' -o "$WORK/$name.time" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" || true
-  read -r wall rss < "$WORK/$name.time"
+  # A scanner that found something exits non-zero; time(1) then writes a note line first.
+  read -r wall rss < <(tail -n 1 "$WORK/$name.time")
   local mb; mb=$(du -sm "$dir" | cut -f1)
   printf '%-24s %8.2f s %8.1f MB/s %8.1f MB peak\n' "$name" "$wall" "$(echo "$mb / $wall" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
 }

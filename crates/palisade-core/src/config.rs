@@ -33,6 +33,12 @@ pub struct ProjectConfig {
     pub scan: ScanSettings,
     #[serde(default)]
     pub rules: RuleSettings,
+    /// `[server]` and `[oidc]` belong to `palisade serve`, which checks them; a scan
+    /// ignores them so one file can hold both.
+    #[serde(default)]
+    server: Option<toml::Value>,
+    #[serde(default)]
+    oidc: Option<toml::Value>,
     /// Where the file was read from; relative paths inside it are relative to its folder.
     #[serde(skip)]
     pub source: Option<PathBuf>,

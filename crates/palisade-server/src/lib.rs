@@ -6,12 +6,14 @@
 //! certificates (with errors that say which file is wrong) and makes new ones.
 //!
 //! [`platform`] is `palisade serve`: the API, identity, audit log and findings ledger;
+//! [`console`] its web pages;
 //! [`serving`] is the accept loop (TCP or TLS, HTTP/1.1, graceful shutdown) it runs on.
 //!
 //! What does not live here: the checks (palisade-misconfig, palisade-policy) and argument
 //! parsing (the `palisade` binary).
 
 pub mod admission;
+pub mod console;
 pub mod platform;
 pub mod serving;
 pub mod tls;

@@ -173,3 +173,20 @@ async fn http<I>(
         }
     }
 }
+
+/// Reads and discards what is left of a refused request body, up to `budget` bytes and until
+/// `deadline`, so that a client still sending gets the error response rather than a reset
+/// connection (a broken pipe before it could read the 413).
+pub async fn drain(mut body: axum::body::Body, budget: usize, deadline: tokio::time::Instant) {
+    use http_body_util::BodyExt;
+    let _ = tokio::time::timeout_at(deadline, async {
+        let mut read = 0usize;
+        while read <= budget {
+            match body.frame().await {
+                Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len()),
+                _ => break,
+            }
+        }
+    })
+    .await;
+}

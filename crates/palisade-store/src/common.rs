@@ -97,6 +97,21 @@ pub(crate) fn check_text(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// The longest asset key or finding fingerprint, in bytes. Both are unique keys: PostgreSQL
+/// cannot index a value much over 2.7 kB (a third of a page), SQLite can, so the limit is
+/// checked here for both, well below PostgreSQL's.
+pub(crate) const MAX_KEY_BYTES: usize = 1024;
+
+pub(crate) fn check_key(field: &str, value: &str) -> Result<()> {
+    check_text(field, value)?;
+    if value.len() > MAX_KEY_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "{field} is longer than {MAX_KEY_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_opt(field: &str, value: Option<&str>) -> Result<()> {
     value.map_or(Ok(()), |v| check_text(field, v))
 }
@@ -185,7 +200,7 @@ pub(crate) fn prepare_report(mut report: NewReport) -> Result<PreparedReport> {
     if report.asset_key.trim().is_empty() {
         return Err(StoreError::Invalid("the asset key is empty".into()));
     }
-    check_text("asset key", &report.asset_key)?;
+    check_key("asset key", &report.asset_key)?;
     check_text("asset name", &report.asset_name)?;
     check_text("format", &report.format)?;
     check_text("uploaded_by", &report.uploaded_by)?;
@@ -214,7 +229,7 @@ pub(crate) fn prepare_report(mut report: NewReport) -> Result<PreparedReport> {
 
     let mut prepared = Vec::with_capacity(unique.len());
     for f in unique {
-        check_text("finding fingerprint", &f.fingerprint)?;
+        check_key("finding fingerprint", &f.fingerprint)?;
         check_text("finding rule id", &f.rule_id)?;
         check_text("finding scanner", &f.scanner)?;
         check_text("finding title", &f.title)?;
@@ -387,12 +402,13 @@ pub(crate) fn audit_filter(q: &AuditQuery, d: Dialect) -> Filter {
         f.cond(format!("actor = {p}"));
     }
     if let Some(prefix) = q.action_prefix.as_deref().filter(|p| !p.is_empty()) {
-        // substr counts characters in both SQLite and PostgreSQL, and compares exactly (LIKE
-        // would be case-insensitive in SQLite only).
-        let n = prefix.chars().count() as i64;
-        let pn = f.arg(Arg::Int(n));
+        // substr and length count characters in both SQLite and PostgreSQL, and compare exactly
+        // (LIKE would be case-insensitive in SQLite only). The length is computed in SQL: a
+        // bound i64 cannot go to PostgreSQL's substr, whose count is a 32-bit integer.
         let pp = f.arg(Arg::Text(prefix.to_string()));
-        f.cond(format!("substr(action, 1, {pn}) = {pp}"));
+        f.cond(format!(
+            "substr(action, 1, length(CAST({pp} AS TEXT))) = {pp}"
+        ));
     }
     if let Some(s) = q.since {
         let p = f.arg(Arg::Int(s));

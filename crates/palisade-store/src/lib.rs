@@ -4,7 +4,7 @@
 //! - [`postgres::PgStore`]: PostgreSQL, for when one machine is not enough.
 //!
 //! Both run the same versioned migrations (`migrations/sqlite`, `migrations/postgres`) and pass
-//! the same integration suite (`tests/suite.rs`). Every query is parameterised.
+//! the same integration suite (`tests/store.rs`). Every query is parameterised.
 
 mod common;
 pub mod model;

@@ -59,6 +59,9 @@ pub enum Command {
     /// Run the Kubernetes admission webhook; make its configuration and certificates
     #[command(subcommand)]
     Admission(AdmissionCommand),
+    /// Run the platform server: web console, API, findings from uploaded reports, audit log
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -257,6 +260,65 @@ pub enum PssArg {
     Restricted,
 }
 
+const SERVE_HELP: &str = "Settings come from the [server] and [oidc] tables of the global --config FILE or $PALISADE_CONFIG \
+(never from a palisade.toml found in the current project: a cloned repository must not configure your server); \
+flags win over it.\n\
+Data: SQLite in DIR/palisade.db; DIR is --data-dir, else [server] data_dir, else $PALISADE_DATA_DIR, else \
+$XDG_DATA_HOME/palisade (~/.local/share/palisade), else ./palisade-data.\n\
+First start: creates the `admin` account and prints a one-time login link on stderr (valid 24 hours). \
+Lost it? `palisade serve --reset-admin` prints a new one.\n\
+Stops gracefully on Ctrl-C (SIGINT) or SIGTERM. Exit status 2 for bad settings, database or certificate.\n\n\
+Examples:\n  palisade serve\n  palisade serve --listen 0.0.0.0:7878 --tls-cert tls.crt --tls-key tls.key\n  \
+palisade serve --database postgres://palisade@db/palisade?sslmode=require\n  \
+palisade scan config ./deploy -f json --upload http://127.0.0.1:7878 --token pal_…";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:7878, or [server] listen]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Folder for the SQLite database [default: see below]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://…) or SQLite file, instead of DIR/palisade.db
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// PEM certificate (chain) to serve HTTPS with; needs --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Make sure the `admin` account exists and is enabled, print a new one-time login link, and exit
+    #[arg(long)]
+    pub reset_admin: bool,
+    /// Worker threads (default: one per core)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+}
+
+/// Sending a report to `palisade serve`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct UploadArgs {
+    /// After writing the report, upload it to this palisade serve (e.g. https://palisade.example.com)
+    #[arg(long, value_name = "URL", env = "PALISADE_UPLOAD_URL")]
+    pub upload: Option<String>,
+    /// API token for --upload (analyst role or above)
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "PALISADE_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// The asset the uploaded report is about (image digest, repository name, …) [default: the scan's target]
+    #[arg(long, value_name = "NAME", env = "PALISADE_ASSET")]
+    pub asset: Option<String>,
+    /// Allow --upload over plain http:// to a host other than this machine (the token travels in clear)
+    #[arg(long)]
+    pub insecure_upload: bool,
+}
+
 /// Flags every scan takes.
 #[derive(Debug, Args)]
 pub struct CommonScanArgs {
@@ -278,6 +340,8 @@ pub struct CommonScanArgs {
     /// Also list suppressed findings (they are always counted)
     #[arg(long)]
     pub show_suppressed: bool,
+    #[command(flatten)]
+    pub upload: UploadArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -306,6 +370,8 @@ pub struct SbomArgs {
     pub catalogers: Vec<String>,
     #[command(flatten)]
     pub image: ImageArgs,
+    #[command(flatten)]
+    pub upload: UploadArgs,
 }
 
 /// How to reach and pick images.

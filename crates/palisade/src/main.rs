@@ -7,6 +7,8 @@ mod rules;
 mod sbom;
 mod scan;
 mod secrets;
+mod serve;
+mod upload;
 mod vuln;
 
 use std::io::IsTerminal;
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
             .and_then(|custom| rules::list(format, scanner.as_deref(), &custom)),
         Command::Policy(cmd) => policy::run(&ctx, cmd),
         Command::Admission(cmd) => admission::run(&ctx, cmd),
+        Command::Serve(args) => serve::run(&ctx, args),
         Command::Rules(RulesCommand::Docs) => print_out(&rules::docs_markdown()),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();

@@ -78,6 +78,7 @@ pub fn created(inv: &Inventory) -> String {
 }
 
 pub fn run(ctx: &Ctx, args: SbomArgs) -> Result<ExitCode, UserError> {
+    let upload = crate::upload::prepare(&args.upload)?;
     let inv = inventory(ctx, &args.target, &args.image, &args.catalogers)?;
     for p in &inv.problems {
         let tag = match p.kind {
@@ -95,6 +96,11 @@ pub fn run(ctx: &Ctx, args: SbomArgs) -> Result<ExitCode, UserError> {
         SbomFormat::Cyclonedx => palisade_sbom::output::cyclonedx(&inv, version, &created(&inv)),
         SbomFormat::Spdx => palisade_sbom::output::spdx(&inv, version, &created(&inv)),
     };
+    // The server reads CycloneDX: the output itself, or made for the upload.
+    let upload_body = upload.as_ref().map(|_| match args.format {
+        SbomFormat::Cyclonedx => text.clone(),
+        _ => palisade_sbom::output::cyclonedx(&inv, version, &created(&inv)),
+    });
     let written = match &args.output {
         Some(path) => {
             std::fs::write(path, text)
@@ -110,6 +116,9 @@ pub fn run(ctx: &Ctx, args: SbomArgs) -> Result<ExitCode, UserError> {
         }
         None => crate::print_out(&text)?,
     };
+    if let (Some(upload), Some(body)) = (&upload, upload_body) {
+        upload.send(ctx, body.into_bytes(), crate::upload::CYCLONEDX, None)?;
+    }
     if !inv.complete {
         // The SBOM is written (and marked incomplete), but a pipeline must not take it for
         // the whole image.

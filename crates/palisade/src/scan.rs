@@ -89,7 +89,7 @@ pub fn config(ctx: &Ctx, args: ConfigScanArgs) -> Result<ExitCode, UserError> {
     } else if args.input_type.is_some() && !ctx.quiet {
         eprintln!("warning: --input-type only changes what policies see; no --policy given");
     }
-    finish(ctx, &project, &args.common, report, None)
+    finish(ctx, &project, &args.common, report, None, true)
 }
 
 fn read_stdin() -> Result<String, UserError> {
@@ -159,18 +159,23 @@ fn ignore_path(project: &ProjectConfig, common: &CommonScanArgs) -> Option<(Path
 /// Renders CycloneDX for scans that have an inventory behind them.
 pub type CycloneDxRenderer<'a> = &'a dyn Fn(&Report) -> String;
 
+///
+/// `complete` is false when part of the target could not be read: such a report is written
+/// but not uploaded (the server would take what it misses for fixed).
 pub fn finish(
     ctx: &Ctx,
     project: &ProjectConfig,
     common: &CommonScanArgs,
     mut report: Report,
     cyclonedx: Option<CycloneDxRenderer<'_>>,
+    complete: bool,
 ) -> Result<ExitCode, UserError> {
     if matches!(common.format, FormatArg::Cyclonedx) && cyclonedx.is_none() {
         return Err(UserError(
             "-f cyclonedx is for vulnerability scans (scan image|fs|sbom); use table, json, sarif or junit".into(),
         ));
     }
+    let upload = crate::upload::prepare(&common.upload)?;
     if let Some((path, explicit)) = ignore_path(project, common) {
         match IgnoreFile::load(&path) {
             Ok((file, problems)) => {
@@ -273,7 +278,42 @@ pub fn finish(
         }
     }
 
-    if report.files.is_empty() && (report.summary.errors > 0 || report.summary.skipped > 0) {
+    let nothing_scanned =
+        report.files.is_empty() && (report.summary.errors > 0 || report.summary.skipped > 0);
+    if let Some(upload) = &upload {
+        if nothing_scanned || !complete {
+            return Err(UserError(
+                "the report was not uploaded: part of the target could not be scanned, and the server would take what the report misses for fixed"
+                    .into(),
+            ));
+        }
+        // What the server reads: the output itself when it is JSON, SARIF or CycloneDX;
+        // the JSON report when the output is a table or JUnit.
+        let plain = RenderOptions {
+            color: false,
+            show_suppressed,
+        };
+        let (body, content_type, asset) = match (common.format, cyclonedx) {
+            (FormatArg::Cyclonedx, Some(f)) => {
+                (f(&report).into_bytes(), crate::upload::CYCLONEDX, None)
+            }
+            (FormatArg::Sarif, _) => {
+                let mut b = Vec::new();
+                palisade_report::render(&report, Format::Sarif, plain, &mut b)
+                    .map_err(|e| UserError(format!("cannot render the report: {e}")))?;
+                // SARIF does not say what was scanned: name it as the JSON report would.
+                (b, crate::upload::SARIF, crate::upload::asset_of(&report))
+            }
+            _ => {
+                let mut b = Vec::new();
+                palisade_report::render(&report, Format::Json, plain, &mut b)
+                    .map_err(|e| UserError(format!("cannot render the report: {e}")))?;
+                (b, crate::upload::JSON, None)
+            }
+        };
+        upload.send(ctx, body, content_type, asset)?;
+    }
+    if nothing_scanned {
         if !ctx.quiet {
             eprintln!("error: nothing could be scanned");
         }

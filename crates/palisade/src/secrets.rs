@@ -10,6 +10,11 @@ use crate::cli::SecretScanArgs;
 use crate::{Ctx, UserError};
 
 pub fn scan(ctx: &Ctx, args: SecretScanArgs) -> Result<ExitCode, UserError> {
+    if args.show_secrets && crate::upload::prepare(&args.common.upload)?.is_some() {
+        return Err(UserError(
+            "--show-secrets with --upload would send the secrets in full to the server; upload without --show-secrets (findings keep the first four characters)".into(),
+        ));
+    }
     let project = crate::scan::load_project_config(ctx)?;
     let engine = palisade_secrets::builtin();
     let opts = Options {
@@ -39,5 +44,5 @@ pub fn scan(ctx: &Ctx, args: SecretScanArgs) -> Result<ExitCode, UserError> {
             Err(e) => return Err(UserError(e.to_string())),
         }
     };
-    crate::scan::finish(ctx, &project, &args.common, report, None)
+    crate::scan::finish(ctx, &project, &args.common, report, None, true)
 }

@@ -171,7 +171,7 @@ pub fn scan(ctx: &Ctx, kind: VulnTarget, args: VulnScanArgs) -> Result<ExitCode,
     let version = env!("CARGO_PKG_VERSION");
     let render =
         |r: &Report| palisade_vuln::cyclonedx::render(&inv, &r.findings, version, &created);
-    let code = crate::scan::finish(ctx, &project, &args.common, report, Some(&render))?;
+    let code = crate::scan::finish(ctx, &project, &args.common, report, Some(&render), complete)?;
     if !complete {
         eprintln!(
             "error: part of {} could not be read; packages may be missing",

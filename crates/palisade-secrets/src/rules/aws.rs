@@ -4,7 +4,7 @@ use palisade_core::{RuleMeta, Scanner, Severity};
 
 use crate::rule::{Check, DEFAULT_WINDOW, SecretRule};
 
-pub static RULES: &[&SecretRule] = &[&ACCESS_KEY_ID, &SECRET_ACCESS_KEY];
+pub static RULES: &[&SecretRule] = &[&ACCESS_KEY_ID, &SECRET_ACCESS_KEY, &TEMPORARY_KEY_ID];
 
 /// AWS's documentation uses these in every example; they are not credentials.
 const AWS_EXAMPLES: &[&str] = &[
@@ -23,9 +23,10 @@ pub static ACCESS_KEY_ID: SecretRule = SecretRule {
         fix: "Deactivate the key in IAM (or delete it), create a new one if the workload still needs it, and load it from the environment or a secret manager instead of the file.",
         doc: ACCESS_KEY_ID_DOC,
     },
-    keywords: &["akia", "asia", "abia", "acca"],
-    // Long-term (AKIA), temporary (ASIA) and service key prefixes; 16 characters of base32 follow.
-    pattern: r"\b(?P<secret>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b",
+    keywords: &["akia", "abia", "acca"],
+    // Long-term (AKIA) and service key prefixes; 16 characters of base32 follow. Temporary
+    // (ASIA) IDs are TEMPORARY_KEY_ID: AWS writes them into every CloudTrail record.
+    pattern: r"\b(?P<secret>(?:AKIA|ABIA|ACCA)[A-Z2-7]{16})\b",
     min_entropy: None,
     path: None,
     allow: AWS_EXAMPLES,
@@ -33,9 +34,59 @@ pub static ACCESS_KEY_ID: SecretRule = SecretRule {
     window: DEFAULT_WINDOW,
 };
 
+pub static TEMPORARY_KEY_ID: SecretRule = SecretRule {
+    meta: RuleMeta {
+        id: "PAL-SEC-160",
+        title: "AWS temporary access key ID",
+        severity: Severity::Low,
+        scanner: Scanner::Secret,
+        kinds: &["file"],
+        controls: &[],
+        fix: "Find where the session credentials came from and keep them out of files; if the secret key and session token are next to it, revoke the role's active sessions.",
+        doc: TEMPORARY_KEY_ID_DOC,
+    },
+    keywords: &["asia"],
+    pattern: r"\b(?P<secret>ASIA[A-Z2-7]{16})\b",
+    min_entropy: None,
+    path: None,
+    allow: AWS_EXAMPLES,
+    check: None,
+    window: DEFAULT_WINDOW,
+};
+
+const TEMPORARY_KEY_ID_DOC: &str = r#"## What it does
+Finds temporary AWS access key IDs (`ASIA` and 16 base32 characters), the first third of the
+session credentials STS hands out. Low severity on its own: the ID does not sign anything,
+expires with its session, and AWS writes it into every CloudTrail record, so logs and
+incident exports are full of them. The secret key near one is PAL-SEC-002 (high), the
+session token PAL-SEC-003.
+
+## Why is this bad?
+Where a temporary key ID is written down, the secret key and session token usually are too;
+with all three anyone can act as the role until the session ends (up to 12 hours, 36 for
+some federation setups).
+
+## Example
+```ini
+aws_access_key_id = ASIAZ3MQVTQ7XKP4J2NB
+```
+
+## Use instead
+```ini
+# Let the SDK fetch and refresh session credentials itself (instance profile, IRSA,
+# EKS Pod Identity, SSO); do not copy them into files.
+```
+Revoke: when the rest of the credentials leaked too, use *Revoke active sessions* on the role
+in IAM (it denies every session issued before now), then review CloudTrail for their use.
+
+## References
+- [Temporary security credentials in IAM](https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp.html)
+- [Revoking IAM role temporary security credentials](https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_revoke-sessions.html)
+"#;
+
 const ACCESS_KEY_ID_DOC: &str = r#"## What it does
-Finds AWS access key IDs: 20 characters starting with `AKIA` (long-term IAM user keys) or
-`ASIA` (temporary STS credentials). The ID alone does not sign requests, but it identifies an
+Finds long-term AWS access key IDs: 20 characters starting with `AKIA` (IAM user keys; `ABIA`
+and `ACCA` for service keys). Temporary `ASIA` IDs are PAL-SEC-160. The ID alone does not sign requests, but it identifies an
 account and a principal, and where the ID is, the secret key is rarely far.
 
 ## Why is this bad?
@@ -149,6 +200,17 @@ pub(crate) fn samples(rng: &mut crate::testing::Rng) -> Vec<crate::testing::Samp
                 "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n".into(),
                 format!("id = AKIA{}\n", rng.upper_alnum(12)),
                 "AKIA is the prefix of long-term keys\n".into(),
+            ],
+        },
+        Sample {
+            rule: "PAL-SEC-160",
+            text: format!(
+                "\"accessKeyId\": \"ASIA{}\"\n",
+                rng.pick(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+            ),
+            near_misses: vec![
+                format!("id = ASIA{}\n", rng.upper_alnum(12)),
+                "ASIA is the prefix of temporary keys\n".into(),
             ],
         },
         Sample {

@@ -305,7 +305,7 @@ pub static MATTERMOST_ROCKETCHAT_WEBHOOK: SecretRule = SecretRule {
     ),
     keywords: &["/hooks/"],
     pattern: r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~-]+)*?/hooks/(?P<secret>[23456789A-HJ-NP-TW-Za-km-z]{17}/[23456789A-HJ-NP-TW-Za-km-z]{48}|[13-9a-km-uw-z]{26})(?:[^A-Za-z0-9_-]|$)",
-    min_entropy: Some(3.5),
+    min_entropy: Some(3.0),
     path: None,
     allow: &[],
     check: None,

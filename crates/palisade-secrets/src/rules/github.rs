@@ -232,7 +232,7 @@ pub static LEGACY_HEX_TOKEN: SecretRule = SecretRule {
     ),
     keywords: &["github", "gh_token", "gh-token", "gh_pat", "ghtoken"],
     pattern: r#"(?i:(?:github|gh)[_\-.]?(?:api[_\-.]?|oauth[_\-.]?|auth[_\-.]?|access[_\-.]?|personal[_\-.]?access[_\-.]?)?(?:token|pat))["']?\s*[:=]\s*["']?(?P<secret>[0-9a-f]{40})(?:[^0-9A-Za-z]|$)"#,
-    min_entropy: Some(3.0),
+    min_entropy: Some(2.7),
     path: None,
     allow: GITHUB_DOC_EXAMPLES,
     check: None,

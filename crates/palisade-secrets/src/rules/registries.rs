@@ -101,7 +101,7 @@ pub static RUBYGEMS_API_KEY: SecretRule = SecretRule {
     ),
     keywords: &["rubygems_"],
     pattern: r"\b(?P<secret>rubygems_[0-9a-f]{48})\b",
-    min_entropy: Some(3.0),
+    min_entropy: Some(2.7),
     path: None,
     allow: &[],
     check: None,

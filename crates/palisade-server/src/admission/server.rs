@@ -42,6 +42,7 @@ use super::config::Mode;
 use super::metrics::Metrics;
 use super::policy::Reload;
 use super::review::{self, AdmissionRequest, Verdict};
+use crate::serving;
 use crate::tls::{self, ReloadingCert, TlsError};
 
 /// A TLS handshake must finish within this.
@@ -519,22 +520,6 @@ async fn handle(
     response
 }
 
-/// Reads and discards what is left of a refused body (at most four times the limit, until the
-/// deadline), so that a client still sending gets the 413 rather than a reset connection.
-async fn drain(mut body: Body, limit: usize, deadline: tokio::time::Instant) {
-    let budget = limit.saturating_mul(4);
-    let _ = tokio::time::timeout_at(deadline, async {
-        let mut read = 0usize;
-        while read <= budget {
-            match body.frame().await {
-                Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len()),
-                _ => break,
-            }
-        }
-    })
-    .await;
-}
-
 async fn admit(
     state: &Arc<AppState>,
     endpoint: Endpoint,
@@ -562,7 +547,7 @@ async fn admit(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > state.max_body as u64) {
-        drain(req.into_body(), state.max_body, deadline).await;
+        serving::drain(req.into_body(), state.max_body.saturating_mul(4), deadline).await;
         return too_large();
     }
     let mut raw = req.into_body();
@@ -579,7 +564,7 @@ async fn admit(
             );
         }
         Ok(Err(e)) if e.is::<LengthLimitError>() => {
-            drain(raw, state.max_body, deadline).await;
+            serving::drain(raw, state.max_body.saturating_mul(4), deadline).await;
             return too_large();
         }
         Ok(Err(e)) => {

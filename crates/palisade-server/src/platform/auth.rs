@@ -10,8 +10,8 @@
 //! `palisade_session` cookie. A bearer header that does not check out is refused outright,
 //! never silently downgraded to the cookie.
 //!
-//! Extension point: OIDC (`platform::oidc`) implements [`JwtVerifier`] and starts console
-//! sessions with [`start_session`], exactly as password login does.
+//! OIDC plugs in here: `api::sso` implements [`JwtVerifier`] with `platform::oidc` and
+//! starts console sessions with [`start_session`], exactly as password login does.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};

@@ -4,7 +4,7 @@
 //! ```toml
 //! [server]
 //! listen = "127.0.0.1:7878"
-//! data_dir = "/var/lib/palisade"        # default: $PALISADE_DATA_DIR or ./palisade-data
+//! data_dir = "/var/lib/palisade"        # default: $PALISADE_DATA_DIR, the user's data dir (palisade serve), ./palisade-data
 //! database = "postgres://palisade@db/palisade?sslmode=require"   # default: <data_dir>/palisade.db
 //! tls_cert = "/etc/palisade/tls.crt"    # HTTPS when both are set
 //! tls_key = "/etc/palisade/tls.key"

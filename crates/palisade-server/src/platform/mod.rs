@@ -8,7 +8,8 @@
 //!   tests) and the handlers; [`openapi`]: the document built from it.
 //! - [`audit`]: writing the audit log; [`ingest`]: reading uploaded reports;
 //!   [`metrics`]: Prometheus; [`error`]: the JSON error shape.
-//! - [`oidc`]: sign-in through an OpenID Connect provider, bearer JWTs.
+//! - [`oidc`]: sign-in through an OpenID Connect provider, bearer JWTs; `api::sso` puts
+//!   them behind `/login/oidc` and the bearer check.
 //!
 //! Every response carries a strict Content-Security-Policy and related headers; every API
 //! error is JSON. What does not live here: storage (palisade-store), the console's HTML
@@ -343,10 +344,21 @@ async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -
         .unwrap_or_else(|| "unmatched".into());
     let method = req.method().as_str().to_string();
     let api = api::is_api(req.uri().path());
+    let browser = !api
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
     let mut response = next.run(req).await;
     let status = response.status();
     if api && (status.is_client_error() || status.is_server_error()) {
         response = json_error_body(response).await;
+    }
+    // A browser that gets a JSON error outside the API (a role too low for a console page,
+    // an unknown path) sees it as a page.
+    if browser && (status.is_client_error() || status.is_server_error()) {
+        response = crate::console::html::json_error_as_page(response).await;
     }
     let h = response.headers_mut();
     h.insert(
@@ -357,9 +369,12 @@ async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` on
+    // form posts, which the Origin check (csrf.rs) must refuse, so no console form would
+    // work. Other sites still get no referrer.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !h.contains_key(header::CACHE_CONTROL) {
@@ -469,8 +484,6 @@ pub fn start(opts: ServeOptions) -> Result<RunningPlatform, PlatformError> {
         Some(c) => Some(TlsAcceptor::from(tls::server_config(Arc::clone(c))?)),
         None => None,
     };
-    let store = rt.block_on(open_store(&settings))?;
-    let first_login_link = rt.block_on(bootstrap(&*store, &settings, state::now_millis()))?;
     let listener =
         std::net::TcpListener::bind(settings.listen).map_err(|source| PlatformError::Listen {
             addr: settings.listen,
@@ -482,10 +495,29 @@ pub fn start(opts: ServeOptions) -> Result<RunningPlatform, PlatformError> {
     let addr = listener
         .local_addr()
         .map_err(|e| PlatformError::Start(e.to_string()))?;
-    #[allow(unused_mut)]
+    let mut settings = settings;
+    if !settings.public_url_set && settings.listen.port() == 0 {
+        // Port 0 picks a free port: links and the Origin check need the real one.
+        settings.listen = addr;
+        if let Some(base) = settings.public_url.strip_suffix(":0") {
+            settings.public_url = format!("{base}:{}", addr.port());
+        }
+    }
+    // OIDC: console sign-in (`api::sso`) and bearer JWTs on the API; checked before the
+    // store is touched.
+    let oidc = match &settings.oidc {
+        Some(table) => Some(
+            api::sso::from_settings(table, &settings.public_url).map_err(PlatformError::Start)?,
+        ),
+        None => None,
+    };
+    let store = rt.block_on(open_store(&settings))?;
+    let first_login_link = rt.block_on(bootstrap(&*store, &settings, state::now_millis()))?;
     let mut app_state = AppState::new(store, settings, opts.log);
-    // OIDC (platform::oidc) plugs in here: it reads `app_state.settings.oidc` and sets
-    // `app_state.jwt` to its verifier.
+    if let Some(oidc) = oidc {
+        app_state.jwt = Some(Arc::new(api::sso::BearerJwt(Arc::clone(&oidc))));
+        app_state.oidc = Some(oidc);
+    }
     let state = Arc::new(app_state);
     let (tx, rx) = watch::channel(false);
     let log_state = Arc::clone(&state);

@@ -20,13 +20,21 @@ fn error_response(description: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": ref_("Error") } } })
 }
 
+/// The handler's name, prefixed with the route's tag: handlers of different resources share
+/// names (`list`, `create`), and OpenAPI wants every operationId unique.
+fn operation_id(route: &Route) -> String {
+    let name = route.handler_name.replace("::", "_");
+    if route.tag.is_empty() || name.starts_with(&format!("{}_", route.tag)) {
+        name
+    } else {
+        format!("{}_{name}", route.tag)
+    }
+}
+
 fn operation(route: &Route) -> Value {
     let mut op = Map::new();
     op.insert("summary".into(), json!(route.summary));
-    op.insert(
-        "operationId".into(),
-        json!(route.handler_name.replace("::", "_")),
-    );
+    op.insert("operationId".into(), json!(operation_id(route)));
     if !route.tag.is_empty() {
         op.insert("tags".into(), json!([route.tag]));
     }

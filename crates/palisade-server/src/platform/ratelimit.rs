@@ -1,11 +1,13 @@
 //! Login rate limiting: failed sign-ins per client address and per username.
 //!
 //! Each key (`ip:<addr>`, `user:<name>`) gets a window that opens with its first failure;
-//! after [`MAX_FAILURES`] failures within [`WINDOW`] further attempts are refused with 429
-//! until the window ends. Limiting by address stops one client guessing many accounts;
-//! limiting by username stops many clients guessing one account (at the cost that they can
-//! lock it for a while, which is why the window is short). A successful sign-in clears the
-//! username's window.
+//! after [`MAX_FAILURES`] failures of one username (or [`ADDRESS_FACTOR`] times as many from
+//! one address) within [`WINDOW`] further attempts are refused with 429 until the window
+//! ends. Limiting by username stops many clients guessing one account (at the cost that they
+//! can lock it for a while, which is why the window is short); limiting by address stops one
+//! client guessing many accounts. The address allows more failures than a username so that
+//! people sharing an address (an office NAT, a proxy) do not lock each other out when one of
+//! them mistypes a password. A successful sign-in clears the username's window.
 //!
 //! The table lives in memory and is bounded ([`MAX_KEYS`]): when full, expired windows are
 //! dropped, then the oldest ones. Several server processes each keep their own table.
@@ -16,6 +18,8 @@ use std::time::{Duration, Instant};
 
 /// Failures allowed per key and window.
 pub const MAX_FAILURES: u32 = 10;
+/// An address may fail this many times more often than one username.
+pub const ADDRESS_FACTOR: u32 = 5;
 /// How long a window lasts.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Most keys kept.
@@ -66,11 +70,20 @@ impl LoginLimiter {
         let now = Instant::now();
         let windows = self.windows.lock().ok()?;
         keys.iter()
-            .filter_map(|k| windows.get(k))
-            .filter(|w| w.failures >= self.max_failures)
+            .filter_map(|k| windows.get(k).map(|w| (k, w)))
+            .filter(|(k, w)| w.failures >= self.limit(k))
+            .map(|(_, w)| w)
             .filter_map(|w| (w.started + self.window).checked_duration_since(now))
             .max()
             .map(|d| d.as_secs().max(1))
+    }
+
+    fn limit(&self, key: &str) -> u32 {
+        if key.starts_with("ip:") {
+            self.max_failures.saturating_mul(ADDRESS_FACTOR)
+        } else {
+            self.max_failures
+        }
     }
 
     /// Records a failed attempt against every key.
@@ -140,11 +153,19 @@ mod tests {
         l.failed(&keys);
         let after = l.retry_after(&keys).unwrap();
         assert!((1..=60).contains(&after), "{after}");
-        // Another user from the same address is locked out too (by address).
-        assert!(
-            l.retry_after(&LoginLimiter::keys(Some("10.0.0.1"), "bob"))
-                .is_some()
-        );
+        // Another user from the same address is not (yet): the address allows five times
+        // as many failures...
+        let bob = LoginLimiter::keys(Some("10.0.0.1"), "bob");
+        assert!(l.retry_after(&bob).is_none());
+        for i in 0..(3 * ADDRESS_FACTOR - 3) {
+            assert!(
+                l.retry_after(&LoginLimiter::keys(Some("10.0.0.1"), &format!("u{i}")))
+                    .is_none()
+            );
+            l.failed(&LoginLimiter::keys(Some("10.0.0.1"), &format!("u{i}")));
+        }
+        // ... after which everyone from it waits.
+        assert!(l.retry_after(&bob).is_some());
         // The same user from elsewhere as well (by username).
         assert!(
             l.retry_after(&LoginLimiter::keys(Some("10.0.0.2"), "admin"))

@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use super::auth::JwtVerifier;
 use super::config::Settings;
 use super::metrics::Metrics;
+use super::oidc::Oidc;
 use super::ratelimit::LoginLimiter;
 
 /// Reports parsed at the same time. Parsing holds the whole report in memory (a few times
@@ -24,6 +25,8 @@ pub struct AppState {
     pub limiter: LoginLimiter,
     /// Validates bearer JWTs; `None` when OIDC is not configured.
     pub jwt: Option<Arc<dyn JwtVerifier>>,
+    /// Single sign-on; `None` when OIDC is not configured.
+    pub oidc: Option<Arc<Oidc>>,
     /// Permits to parse an uploaded report.
     pub ingest_slots: Semaphore,
     /// Cleared when shutdown begins (`/readyz` then answers 503).
@@ -40,6 +43,7 @@ impl AppState {
             metrics: Metrics::default(),
             limiter: LoginLimiter::default(),
             jwt: None,
+            oidc: None,
             ingest_slots: Semaphore::new(CONCURRENT_INGESTS),
             ready: AtomicBool::new(true),
             log,

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod findings;
 pub mod reports;
 pub mod session;
+pub mod sso;
 pub mod system;
 pub mod tokens;
 pub mod users;
@@ -133,11 +134,13 @@ pub fn routes() -> Vec<Route> {
     let mut all = Vec::new();
     all.extend(system::routes());
     all.extend(session::routes());
+    all.extend(sso::routes());
     all.extend(users::routes());
     all.extend(tokens::routes());
     all.extend(audit::routes());
     all.extend(reports::routes());
     all.extend(findings::routes());
+    all.extend(crate::console::routes());
     all
 }
 

@@ -104,6 +104,9 @@ fn resolve_asset(q: &UploadQuery, from_report: Option<AssetRef>) -> Result<Asset
     }
 }
 
+/// At most this much of a refused upload is read before answering 413.
+const DRAIN_BYTES: usize = 8 << 20;
+
 async fn read_body(body: Body, headers: &HeaderMap, max: usize) -> Result<Vec<u8>, ApiError> {
     let too_large = || {
         ApiError::too_large(format!(
@@ -115,12 +118,23 @@ async fn read_body(body: Body, headers: &HeaderMap, max: usize) -> Result<Vec<u8
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // What is left of a refused upload is read and dropped (a bounded amount, for a bounded
+    // time) so the client sees the 413 instead of a reset connection.
+    let drain = |body: Body| {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        crate::serving::drain(body, DRAIN_BYTES, deadline)
+    };
     if declared.is_some_and(|n| n > max as u64) {
+        drain(body).await;
         return Err(too_large());
     }
-    match Limited::new(body, max).collect().await {
+    let mut body = body;
+    match Limited::new(&mut body, max).collect().await {
         Ok(c) => Ok(c.to_bytes().to_vec()),
-        Err(e) if e.is::<LengthLimitError>() => Err(too_large()),
+        Err(e) if e.is::<LengthLimitError>() => {
+            drain(body).await;
+            Err(too_large())
+        }
         Err(_) => Err(ApiError::bad_request("the upload was cut off")),
     }
 }

@@ -51,16 +51,16 @@ pub fn routes() -> Vec<Route> {
 }
 
 #[derive(Debug, Deserialize)]
-struct LoginRequest {
-    username: String,
-    password: String,
+pub(crate) struct LoginRequest {
+    pub(crate) username: String,
+    pub(crate) password: String,
     /// Where a form sign-in goes next (a path on this server).
     #[serde(default)]
-    next: Option<String>,
+    pub(crate) next: Option<String>,
 }
 
 /// Only paths on this server: `/x` but not `//evil.example` or `/\evil.example`.
-fn local_path(next: Option<&str>) -> &str {
+pub(crate) fn local_path(next: Option<&str>) -> &str {
     match next {
         Some(p)
             if p.starts_with('/')
@@ -86,7 +86,7 @@ fn session_body(user: &User, csrf_token: &str, expires_at: Millis) -> Value {
     json!({ "user": user, "role": user.role, "csrf_token": csrf_token, "expires_at": expires_at })
 }
 
-async fn login(
+pub(crate) async fn login(
     State(state): State<Arc<AppState>>,
     audit: Audit,
     body: JsonOrForm<LoginRequest>,
@@ -180,7 +180,7 @@ async fn login(
     Ok(r)
 }
 
-async fn logout(
+pub(crate) async fn logout(
     State(state): State<Arc<AppState>>,
     identity: Identity,
     audit: Audit,
@@ -218,13 +218,13 @@ async fn me(identity: Identity) -> Json<Value> {
 }
 
 #[derive(Debug, Deserialize)]
-struct PasswordChange {
+pub(crate) struct PasswordChange {
     #[serde(default)]
-    current_password: Option<String>,
-    new_password: String,
+    pub(crate) current_password: Option<String>,
+    pub(crate) new_password: String,
 }
 
-async fn change_password(
+pub(crate) async fn change_password(
     State(state): State<Arc<AppState>>,
     identity: Identity,
     audit: Audit,

@@ -44,17 +44,17 @@ pub fn routes() -> Vec<Route> {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateToken {
-    name: String,
+pub(crate) struct CreateToken {
+    pub(crate) name: String,
     /// Defaults to the role the caller acts with.
     #[serde(default)]
-    scope: Option<Role>,
+    pub(crate) scope: Option<Role>,
     /// `None` = never expires.
     #[serde(default)]
-    expires_in_days: Option<u32>,
+    pub(crate) expires_in_days: Option<u32>,
 }
 
-async fn create(
+pub(crate) async fn create(
     State(state): State<Arc<AppState>>,
     identity: Identity,
     audit: Audit,
@@ -142,7 +142,7 @@ async fn list(
     Ok(Json(json!({ "items": tokens })))
 }
 
-async fn revoke(
+pub(crate) async fn revoke(
     State(state): State<Arc<AppState>>,
     identity: Identity,
     audit: Audit,

@@ -47,13 +47,13 @@ async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json::Val
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateUser {
-    username: String,
+pub(crate) struct CreateUser {
+    pub(crate) username: String,
     #[serde(default)]
-    display_name: Option<String>,
-    role: Role,
+    pub(crate) display_name: Option<String>,
+    pub(crate) role: Role,
     #[serde(default)]
-    password: Option<String>,
+    pub(crate) password: Option<String>,
 }
 
 /// Usernames: 1 to 64 characters of letters, digits and `._@-`, starting with a letter or
@@ -75,7 +75,7 @@ pub fn check_username(name: &str) -> Result<String, ApiError> {
     }
 }
 
-async fn create(
+pub(crate) async fn create(
     State(state): State<Arc<AppState>>,
     audit: Audit,
     ApiJson(body): ApiJson<CreateUser>,
@@ -146,14 +146,14 @@ async fn create(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UserUpdate {
+pub(crate) struct UserUpdate {
     #[serde(default)]
-    role: Option<Role>,
+    pub(crate) role: Option<Role>,
     #[serde(default)]
-    disabled: Option<bool>,
+    pub(crate) disabled: Option<bool>,
 }
 
-async fn update(
+pub(crate) async fn update(
     State(state): State<Arc<AppState>>,
     identity: Identity,
     audit: Audit,
@@ -220,7 +220,7 @@ async fn update(
     Ok(Json(json!(user)))
 }
 
-async fn reset_password(
+pub(crate) async fn reset_password(
     State(state): State<Arc<AppState>>,
     audit: Audit,
     ApiPath(id): ApiPath<i64>,

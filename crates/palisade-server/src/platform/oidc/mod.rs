@@ -106,12 +106,30 @@ pub enum LoginError {
     Store(String),
 }
 
+/// An OAuth error code as it may be logged and shown: printable ASCII without spaces or
+/// quotes (RFC 6749 allows no more), at most 64 characters; anything else becomes `?`.
+fn error_code(error: &str) -> String {
+    error
+        .chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
 impl LoginError {
     /// A short reason for the audit log (no secrets).
     pub fn reason(&self) -> String {
         match self {
             LoginError::State(e) => e.reason().to_string(),
-            LoginError::ProviderDenied { error, .. } => format!("provider returned error {error}"),
+            LoginError::ProviderDenied { error, .. } => {
+                format!("provider returned error {}", error_code(error))
+            }
             LoginError::MissingCode => "callback without code".into(),
             LoginError::Provider(e) => format!("provider: {e}"),
             LoginError::Token(e) => format!("id token refused: {e}"),
@@ -127,10 +145,12 @@ impl LoginError {
             LoginError::State(_) => {
                 "This sign-in attempt expired or was already used. Please sign in again.".into()
             }
-            LoginError::ProviderDenied { error, description } => match description {
-                Some(d) => format!("The identity provider refused the sign-in: {error}: {d}"),
-                None => format!("The identity provider refused the sign-in: {error}"),
-            },
+            // Only the error code, reduced to the characters OAuth allows: the callback's
+            // query is anyone's to write, so its free text is not shown on this origin.
+            LoginError::ProviderDenied { error, .. } => format!(
+                "The identity provider refused the sign-in ({}).",
+                error_code(error)
+            ),
             LoginError::MissingCode => "The identity provider did not complete the sign-in.".into(),
             LoginError::Provider(_) => {
                 "The identity provider could not be reached or answered unexpectedly. Try again later or ask an administrator.".into()
