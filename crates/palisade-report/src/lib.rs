@@ -71,7 +71,17 @@ pub fn render_to_string(report: &Report, format: Format, opts: RenderOptions) ->
 
 /// The public JSON report (`docs/report-format.md`).
 pub fn json(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+    if report.findings.iter().any(|f| f.fingerprint.is_none()) {
+        let mut report = report.clone();
+        for f in &mut report.findings {
+            if f.fingerprint.is_none() {
+                f.fingerprint = Some(sarif::stable_fingerprint(f));
+            }
+        }
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+    } else {
+        serde_json::to_writer_pretty(&mut *out, report)?;
+    }
     out.write_all(b"\n")
 }
 

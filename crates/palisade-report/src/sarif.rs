@@ -59,6 +59,14 @@ fn pascal_case(s: &str) -> String {
 }
 
 /// FNV-1a, 64 bit: a fingerprint that stays the same across builds and platforms.
+/// A finding's stable identity across reports and formats: its own fingerprint when the
+/// scanner gave one (secrets), else a hash of rule, file, resource and message. The JSON report
+/// and SARIF (`properties.fingerprint`) carry the same value, so `palisade serve` tracks a
+/// finding as one whichever format was uploaded.
+pub fn stable_fingerprint(f: &Finding) -> String {
+    f.fingerprint.clone().unwrap_or_else(|| fingerprint(f))
+}
+
 fn fingerprint(f: &Finding) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let resource = f
@@ -115,7 +123,7 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
         "message": { "text": text },
         "locations": [ { "physicalLocation": physical } ],
         "partialFingerprints": { "palisadeFindingHash/v1": fingerprint(f) },
-        "properties": { "severity": f.severity.as_str() },
+        "properties": { "severity": f.severity.as_str(), "fingerprint": stable_fingerprint(f) },
     });
     if let Some(i) = rule_index {
         r["ruleIndex"] = json!(i);

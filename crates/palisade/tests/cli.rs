@@ -782,3 +782,33 @@ fn disabled_rules_do_not_change_the_pss_level() {
             .any(|f| f["rule_id"] == "PAL-K8S-001")
     );
 }
+
+#[test]
+fn the_webhook_deployment_manifests_are_clean() {
+    // deploy/ is what users apply to run the admission webhook: it must pass every built-in
+    // rule and meet the restricted Pod Security Standard.
+    let o = run(
+        &["scan", "config", "deploy", "--exit-code", "1", "--no-color"],
+        &workspace(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("no findings"), "{}", stdout(&o));
+    let o = run(
+        &[
+            "scan",
+            "config",
+            "--pss",
+            "restricted",
+            "deploy",
+            "--exit-code",
+            "1",
+        ],
+        &workspace(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("restricted  Deployment/palisade-webhook"),
+        "{}",
+        stdout(&o)
+    );
+}

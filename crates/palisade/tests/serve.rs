@@ -482,6 +482,26 @@ fn scan_upload_lands_in_the_api_and_the_console_escapes_it() {
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(err.contains("for asset repository:web"), "{err}");
     assert!(o.stdout.starts_with(b"{"), "the SARIF report on stdout");
+    // The same scan as SARIF onto the JSON upload's asset (named by the scanned path): the
+    // findings are recognised (JSON and SARIF carry the same fingerprints), nothing new,
+    // nothing fixed.
+    let target = dir.join("deploy").to_string_lossy().into_owned();
+    let o = scan_upload(
+        &dir,
+        &[
+            "-f", "sarif", "--upload", &s.base, "--token", &token, "--asset", &target,
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("for asset repository:{target}")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("0 new, {scanned} unchanged, 0 reopened, 0 fixed")),
+        "{err}"
+    );
 
     // A failed upload: the report is still written, the exit status says it failed.
     let o = scan_upload(

@@ -33,7 +33,7 @@ pub fn is_unsafe(method: &Method) -> bool {
 }
 
 /// Whether the request's `Origin` (when it has one) is this server: the configured public
-/// URL, or the scheme and `Host` the request itself came in on.
+/// URL, or (only when none is configured) the scheme and `Host` the request came in on.
 pub fn origin_allowed(settings: &Settings, headers: &HeaderMap, tls: bool) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
@@ -44,6 +44,11 @@ pub fn origin_allowed(settings: &Settings, headers: &HeaderMap, tls: bool) -> bo
     let origin = origin.trim().trim_end_matches('/');
     if origin.eq_ignore_ascii_case(settings.public_origin()) {
         return true;
+    }
+    // With a configured public URL that is the only origin: trusting the Host header too
+    // would let a DNS-rebound page (whose Host is its own name) pass.
+    if settings.public_url_set {
+        return false;
     }
     let scheme = if tls { "https" } else { "http" };
     headers
@@ -132,6 +137,21 @@ mod tests {
         assert!(!origin_allowed(&s, &h, false));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert!(!origin_allowed(&s, &h, false));
+        // With a public URL configured, only it: a rebound name in Host does not pass.
+        let mut s = settings();
+        s.public_url = "https://palisade.example.com".into();
+        s.public_url_set = true;
+        h.insert(header::HOST, HeaderValue::from_static("rebound.evil:7878"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://rebound.evil:7878"),
+        );
+        assert!(!origin_allowed(&s, &h, false));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://palisade.example.com"),
+        );
+        assert!(origin_allowed(&s, &h, true));
         assert!(is_unsafe(&Method::POST) && is_unsafe(&Method::DELETE));
         assert!(!is_unsafe(&Method::GET));
     }
