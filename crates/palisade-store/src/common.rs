@@ -16,17 +16,31 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "core",
-    sql: include_str!("../migrations/sqlite/0001_core.sql"),
-}];
+pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "core",
+        sql: include_str!("../migrations/sqlite/0001_core.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "saved_searches",
+        sql: include_str!("../migrations/sqlite/0002_saved_searches.sql"),
+    },
+];
 
-pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "core",
-    sql: include_str!("../migrations/postgres/0001_core.sql"),
-}];
+pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "core",
+        sql: include_str!("../migrations/postgres/0001_core.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "saved_searches",
+        sql: include_str!("../migrations/postgres/0002_saved_searches.sql"),
+    },
+];
 
 /// The newest schema version a migration list knows.
 pub(crate) fn known_version(migrations: &[Migration]) -> i64 {
@@ -469,6 +483,10 @@ pub(crate) const USER_COLS_U: &str = "u.id, u.username, u.display_name, u.role, 
 pub(crate) const SESSION_COLS_S: &str =
     "s.id_hash, s.user_id, s.csrf_token, s.created_at, s.expires_at, s.ip, s.user_agent";
 pub(crate) const TOKEN_COLS: &str = "id, user_id, name, secret_hash, prefix, scope, created_at, expires_at, last_used_at, revoked_at";
+/// A saved search with its owner's username (`FROM {SAVED_SEARCH_FROM}`).
+pub(crate) const SAVED_SEARCH_COLS: &str =
+    "s.id, s.user_id, u.username, s.name, s.query, s.created_at";
+pub(crate) const SAVED_SEARCH_FROM: &str = "saved_searches s JOIN users u ON u.id = s.user_id";
 pub(crate) const AUDIT_COLS: &str = "id, at, actor, actor_user_id, action, target, outcome, ip, user_agent, details, prev_hash, hash";
 pub(crate) const ASSET_COLS: &str = "id, kind, key, name, first_seen, last_seen, last_report_id, open_critical, open_high, open_medium, open_low, open_info, open_unknown";
 pub(crate) const FINDING_COLS: &str = "id, asset_id, fingerprint, rule_id, scanner, severity, title, message, location, package, installed_version, fixed_version, status, first_seen, last_seen, fixed_at, last_report_id";
@@ -513,6 +531,17 @@ pub(crate) fn session_at(r: &impl RowGet, o: usize) -> Result<crate::Session> {
         expires_at: r.int(o + 4)?,
         ip: r.opt_text(o + 5)?,
         user_agent: r.opt_text(o + 6)?,
+    })
+}
+
+pub(crate) fn saved_search_at(r: &impl RowGet, o: usize) -> Result<crate::SavedSearch> {
+    Ok(crate::SavedSearch {
+        id: r.int(o)?,
+        user_id: r.int(o + 1)?,
+        owner: r.text(o + 2)?,
+        name: r.text(o + 3)?,
+        query: r.text(o + 4)?,
+        created_at: r.int(o + 5)?,
     })
 }
 

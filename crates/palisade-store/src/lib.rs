@@ -91,6 +91,13 @@ pub trait Store: Send + Sync + 'static {
     async fn token_by_id(&self, id: i64) -> Result<Option<ApiToken>>;
     async fn revoke_token(&self, id: i64, at: Millis) -> Result<()>;
 
+    // Saved event searches. Names are unique per owner (`Conflict` otherwise).
+    async fn create_saved_search(&self, search: NewSavedSearch, at: Millis) -> Result<SavedSearch>;
+    /// Every saved search, by name then id.
+    async fn list_saved_searches(&self) -> Result<Vec<SavedSearch>>;
+    async fn saved_search(&self, id: i64) -> Result<Option<SavedSearch>>;
+    async fn delete_saved_search(&self, id: i64) -> Result<()>;
+
     // ---- audit log (append-only: there is no update or delete) --------------------------
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry>;
     /// Newest first.

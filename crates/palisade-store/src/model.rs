@@ -80,6 +80,27 @@ pub struct Session {
     pub user_agent: Option<String>,
 }
 
+/// A saved event search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedSearch {
+    pub id: i64,
+    pub user_id: i64,
+    /// The owner's username.
+    pub owner: String,
+    pub name: String,
+    /// The search, in palisade_siem's query language.
+    pub query: String,
+    pub created_at: Millis,
+}
+
+/// A saved search to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSavedSearch {
+    pub user_id: i64,
+    pub name: String,
+    pub query: String,
+}
+
 /// An API token. The secret is shown once; only its SHA-256 is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiToken {

@@ -28,8 +28,8 @@ use tokio_postgres::{GenericClient, IsolationLevel, NoTls, Row, Statement};
 use crate::common::{self, Arg, Dialect, PreparedReport, RowGet};
 use crate::{
     ApiToken, Asset, AssetQuery, AuditEntry, AuditQuery, Dashboard, FindingQuery, LedgerFinding,
-    LoginLink, Millis, NewApiToken, NewAuditEntry, NewReport, NewUser, Page, Report, ReportOutcome,
-    Result, Role, Session, Store, StoreError, User,
+    LoginLink, Millis, NewApiToken, NewAuditEntry, NewReport, NewSavedSearch, NewUser, Page,
+    Report, ReportOutcome, Result, Role, SavedSearch, Session, Store, StoreError, User,
 };
 
 const DEFAULT_POOL_SIZE: u32 = 16;
@@ -349,6 +349,29 @@ fn parse_url(url: &str) -> Result<Options> {
         config,
         tls: tls.map(|v| (v, rootcert)),
         pool_size,
+    })
+}
+
+/// What a connection to the database a `postgres://` URL names needs, for pools kept outside
+/// this crate (the event store): the tokio-postgres configuration, the TLS connector when
+/// `sslmode` asks for one, and `pool_max_size`. Same URL rules as [`PgStore::connect`].
+pub struct ConnectOptions {
+    pub config: tokio_postgres::Config,
+    pub tls: Option<tls::MakeRustls>,
+    pub pool_size: u32,
+}
+
+/// Parses a `postgres://` URL as [`PgStore::connect`] does, without connecting.
+pub fn connect_options(url: &str) -> Result<ConnectOptions> {
+    let opts = parse_url(url)?;
+    let tls = match &opts.tls {
+        None => None,
+        Some((verify, root)) => Some(tls::connector(*verify, root.as_deref())?),
+    };
+    Ok(ConnectOptions {
+        config: opts.config,
+        tls,
+        pool_size: opts.pool_size,
     })
 }
 
@@ -1165,6 +1188,62 @@ impl Store for PgStore {
             "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
             &[&id, &at],
             format!("token {id}"),
+        )
+        .await
+    }
+
+    async fn create_saved_search(&self, s: NewSavedSearch, at: Millis) -> Result<SavedSearch> {
+        common::check_text("search name", &s.name)?;
+        common::check_text("search", &s.query)?;
+        let id = {
+            let mut c = self.conn().await?;
+            c.q()
+                .one_keyed(
+                    "INSERT INTO saved_searches (user_id, name, query, created_at)
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                    &[&s.user_id, &s.name, &s.query, &at],
+                    || format!("a saved search named {:?}", s.name),
+                    &format!("user {}", s.user_id),
+                )
+                .await?
+                .int(0)?
+        };
+        self.saved_search(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("saved search {id}")))
+    }
+
+    async fn list_saved_searches(&self) -> Result<Vec<SavedSearch>> {
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY s.name, s.id",
+            common::SAVED_SEARCH_COLS,
+            common::SAVED_SEARCH_FROM
+        );
+        let mut c = self.conn().await?;
+        rows(c.q().all(&sql, &[]).await?, |r| {
+            common::saved_search_at(r, 0)
+        })
+    }
+
+    async fn saved_search(&self, id: i64) -> Result<Option<SavedSearch>> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE s.id = $1",
+            common::SAVED_SEARCH_COLS,
+            common::SAVED_SEARCH_FROM
+        );
+        let mut c = self.conn().await?;
+        c.q()
+            .opt(&sql, &[&id])
+            .await?
+            .map(|r| common::saved_search_at(&r, 0))
+            .transpose()
+    }
+
+    async fn delete_saved_search(&self, id: i64) -> Result<()> {
+        self.update_one(
+            "DELETE FROM saved_searches WHERE id = $1",
+            &[&id],
+            format!("saved search {id}"),
         )
         .await
     }

@@ -18,8 +18,8 @@ use tokio::sync::{Mutex, Semaphore};
 use crate::common::{self, Arg, Dialect, PreparedReport, RowGet};
 use crate::{
     ApiToken, Asset, AssetQuery, AuditEntry, AuditQuery, Dashboard, FindingQuery, LedgerFinding,
-    LoginLink, Millis, NewApiToken, NewAuditEntry, NewReport, NewUser, Page, Report, ReportOutcome,
-    Result, Role, Session, Store, StoreError, User,
+    LoginLink, Millis, NewApiToken, NewAuditEntry, NewReport, NewSavedSearch, NewUser, Page,
+    Report, ReportOutcome, Result, Role, SavedSearch, Session, Store, StoreError, User,
 };
 
 /// Read connections kept open next to the writer.
@@ -1013,6 +1013,69 @@ impl Store for SqliteStore {
                 )?
                 .execute(params![id, at])?;
             updated(n, || format!("token {id}"))
+        })
+        .await
+    }
+
+    async fn create_saved_search(&self, s: NewSavedSearch, at: Millis) -> Result<SavedSearch> {
+        common::check_text("search name", &s.name)?;
+        common::check_text("search", &s.query)?;
+        let id = self
+            .write({
+                let s = s.clone();
+                move |c| {
+                    c.prepare_cached(
+                        "INSERT INTO saved_searches (user_id, name, query, created_at)
+                         VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                    )?
+                    .query_row(params![s.user_id, s.name, s.query, at], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .map_err(|e| {
+                        keyed(
+                            e,
+                            || format!("a saved search named {:?}", s.name),
+                            &format!("user {}", s.user_id),
+                        )
+                    })
+                }
+            })
+            .await?;
+        self.saved_search(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("saved search {id}")))
+    }
+
+    async fn list_saved_searches(&self) -> Result<Vec<SavedSearch>> {
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT {} FROM {} ORDER BY s.name, s.id",
+                common::SAVED_SEARCH_COLS,
+                common::SAVED_SEARCH_FROM
+            );
+            collect(c, &sql, [], |r| common::saved_search_at(r, 0))
+        })
+        .await
+    }
+
+    async fn saved_search(&self, id: i64) -> Result<Option<SavedSearch>> {
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT {} FROM {} WHERE s.id = ?1",
+                common::SAVED_SEARCH_COLS,
+                common::SAVED_SEARCH_FROM
+            );
+            first(c, &sql, [id], |r| common::saved_search_at(r, 0))
+        })
+        .await
+    }
+
+    async fn delete_saved_search(&self, id: i64) -> Result<()> {
+        self.write(move |c| {
+            let n = c
+                .prepare_cached("DELETE FROM saved_searches WHERE id = ?1")?
+                .execute([id])?;
+            updated(n, || format!("saved search {id}"))
         })
         .await
     }

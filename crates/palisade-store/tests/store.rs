@@ -410,9 +410,11 @@ mod cases {
         let migrations = env
             .raw("SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
             .await;
-        assert_eq!(migrations.len(), 1);
+        assert_eq!(migrations.len(), 2);
         assert_eq!(migrations[0][0].as_deref(), Some("1"));
         assert_eq!(migrations[0][1].as_deref(), Some("core"));
+        assert_eq!(migrations[1][0].as_deref(), Some("2"));
+        assert_eq!(migrations[1][1].as_deref(), Some("saved_searches"));
 
         // A fresh database is empty and consistent.
         assert_eq!(s.count_users().await.unwrap(), 0);
@@ -484,7 +486,7 @@ mod cases {
         .await;
         match env.reopen().await {
             Err(StoreError::SchemaTooNew { found, known }) => {
-                assert_eq!((found, known), (99, 1));
+                assert_eq!((found, known), (99, 2));
             }
             Err(other) => panic!("expected SchemaTooNew, got {other:?}"),
             Ok(_) => panic!("expected SchemaTooNew, the store opened"),
@@ -492,7 +494,7 @@ mod cases {
         assert_eq!(
             env.raw_count("SELECT COUNT(*) FROM schema_migrations")
                 .await,
-            2
+            3
         );
         assert_eq!(again.count_users().await.unwrap(), 1);
     }

@@ -62,6 +62,12 @@ pub enum Command {
     /// Run the platform server: web console, API, findings from uploaded reports, audit log
     #[command(after_help = SERVE_HELP)]
     Serve(ServeArgs),
+    /// Read security events from files (Kubernetes audit, CloudTrail, Falco, JSON, syslog) into the event store
+    #[command(after_help = INGEST_HELP)]
+    Ingest(IngestArgs),
+    /// Search the stored security events
+    #[command(subcommand)]
+    Events(EventsCommand),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -271,6 +277,111 @@ Stops gracefully on Ctrl-C (SIGINT) or SIGTERM. Exit status 2 for bad settings, 
 Examples:\n  palisade serve\n  palisade serve --listen 0.0.0.0:7878 --tls-cert tls.crt --tls-key tls.key\n  \
 palisade serve --database postgres://palisade@db/palisade?sslmode=require\n  \
 palisade scan config ./deploy -f json --upload http://127.0.0.1:7878 --token pal_…";
+
+const INGEST_HELP: &str = "Each file is read whole (at most 256 MiB, gzip decompressed) and split into events; \
+the kind is detected from its start unless --kind says: {\"Records\": …} is CloudTrail, an EventList or \
+audit.k8s.io/v1 Event is Kubernetes audit, lines with rule/priority/output are Falco, other JSON is JSON \
+(newline-delimited, an array, or one object), anything else syslog (RFC 5424 or RFC 3164 lines).\n\
+Nothing is dropped: input that cannot be parsed is stored as an event with parse_error set (search \
+`parse_error:*`) and reported on stderr with its file and position; an event over 256 KiB is truncated.\n\
+Store: DIR/events.db (SQLite) with DIR as for `palisade serve` (--data-dir, [server] data_dir, \
+$PALISADE_DATA_DIR, ~/.local/share/palisade), or --store URL.\n\
+Exit status: 0 when every file was read and parsed, 1 when some input could not be (the rest is stored), \
+2 for usage errors or when the store cannot be opened.\n\n\
+Examples:\n  palisade ingest audit.json trail.json.gz\n  palisade ingest --kind falco --source falco-prod events.log\n  \
+palisade ingest --dry-run audit.json | head";
+
+/// Which parser to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventKindArg {
+    /// Detect from the file's start
+    Auto,
+    K8sAudit,
+    Cloudtrail,
+    Falco,
+    Json,
+    Syslog,
+}
+
+/// Where the event store is.
+#[derive(Debug, Args, Clone)]
+pub struct EventStoreArgs {
+    /// Folder holding events.db [default: as for `palisade serve`]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The event store instead of DIR/events.db: a SQLite file or a postgres:// URL
+    #[arg(long, value_name = "URL", env = "PALISADE_EVENTS_STORE")]
+    pub store: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files to read (gzip is recognised); - for standard input
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The kind of data in the files
+    #[arg(long, value_enum, default_value = "auto")]
+    pub kind: EventKindArg,
+    /// Source name stored with each event [default: the kind, e.g. cloudtrail, k8s-audit]
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Parse and print the events as JSON lines instead of storing them
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub store: EventStoreArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Find events: field:value filters, words, AND/OR/NOT, parentheses
+    #[command(after_help = EVENTS_SEARCH_HELP)]
+    Search(EventsSearchArgs),
+}
+
+const EVENTS_SEARCH_HELP: &str = "Search language:\n  \
+verb:create objectRef.resource:pods          field filters (AND is implied)\n  \
+user.username:\"system:admin\" OR verb:delete  quoted values, OR\n  \
+NOT outcome:success AND (pods OR secrets)    NOT (or -term), parentheses, words: full text\n  \
+requestURI:/api/v1/namespaces/*/secrets*     * matches any run of characters\n  \
+parse_error:*                                the field is present\n\
+Fields: time, source, kind, host, user, action, object, outcome, source_ip, parse_error, or a dotted path \
+into the event (user.username, objectRef.resource, userIdentity.arn, …). Comparisons ignore case.\n\
+Times (--from, --to): RFC 3339 (2024-05-01T12:00:00Z), a date (2024-05-01, UTC midnight), `now`, or an age \
+such as 30s, 15m, 24h, 7d (that long ago).\n\
+A search that starts with `-` goes after `--`: palisade events search -- -verb:get\n\n\
+Examples:\n  palisade events search 'verb:create objectRef.subresource:exec'\n  \
+palisade events search outcome:failure --from 24h -f json\n  palisade events search --limit 10";
+
+/// Output format of `events search`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsFormatArg {
+    /// One line per event
+    Table,
+    /// One JSON object per line (the stored event)
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsSearchArgs {
+    /// The search (several words are joined with spaces) [default: everything]
+    #[arg(value_name = "QUERY")]
+    pub query: Vec<String>,
+    /// Events at or after this time
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Events before this time
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// At most this many events, newest first (1 to 10000)
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub limit: u32,
+    /// Output format
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: EventsFormatArg,
+    #[command(flatten)]
+    pub store: EventStoreArgs,
+}
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {

@@ -2,6 +2,7 @@
 
 mod admission;
 mod cli;
+mod events;
 mod policy;
 mod rules;
 mod sbom;
@@ -79,6 +80,8 @@ fn main() -> ExitCode {
         Command::Policy(cmd) => policy::run(&ctx, cmd),
         Command::Admission(cmd) => admission::run(&ctx, cmd),
         Command::Serve(args) => serve::run(&ctx, args),
+        Command::Ingest(args) => events::ingest(&ctx, args),
+        Command::Events(cli::EventsCommand::Search(args)) => events::search(&ctx, args),
         Command::Rules(RulesCommand::Docs) => print_out(&rules::docs_markdown()),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();

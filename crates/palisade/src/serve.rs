@@ -37,7 +37,7 @@ pub fn default_data_dir() -> Option<PathBuf> {
 /// The settings file: `--config`, else `$PALISADE_CONFIG`. Unlike the scans, the server never
 /// picks up a palisade.toml from the current directory: a repository someone cloned could
 /// otherwise point sign-in at its own identity provider or open the listener to the network.
-fn settings_file(ctx: &Ctx) -> Result<Option<(ConfigFile, PathBuf)>, UserError> {
+pub(crate) fn settings_file(ctx: &Ctx) -> Result<Option<(ConfigFile, PathBuf)>, UserError> {
     let path = ctx.config.clone().or_else(|| {
         std::env::var_os("PALISADE_CONFIG")
             .filter(|v| !v.is_empty())

@@ -1,4 +1,4 @@
-//! The dashboard's charts as inline SVG, drawn on the server: no script, no library.
+//! The console's charts as inline SVG, drawn on the server: no script, no library.
 //! Colours come from classes the stylesheet fills in (the CSP forbids inline styles).
 
 use std::fmt::Write;
@@ -174,6 +174,77 @@ pub fn trend(points: &[TrendPoint]) -> String {
     s
 }
 
+/// One bar of [`event_histogram`]: `[start, end)` and its count, with the link that narrows
+/// the search to it.
+#[derive(Debug, Clone)]
+pub struct HistogramBar {
+    /// Shown in the tooltip (already formatted, escaped here).
+    pub label: String,
+    pub count: u64,
+    /// Where a click goes (escaped here).
+    pub href: String,
+}
+
+/// Vertical bars of events over time; each bar links to its slice. `first` and `last` label
+/// the ends of the time axis.
+pub fn event_histogram(bars: &[HistogramBar], first: &str, last: &str) -> String {
+    if bars.is_empty() {
+        return "<p class=\"muted\">No events to chart.</p>".into();
+    }
+    let (w, h) = (760.0_f64, 160.0_f64);
+    let (left, right, top, bottom) = (44.0_f64, 12.0_f64, 10.0_f64, 24.0_f64);
+    let plot_w = w - left - right;
+    let plot_h = h - top - bottom;
+    let max = nice_max(
+        bars.iter()
+            .map(|b| i64::try_from(b.count).unwrap_or(i64::MAX))
+            .max()
+            .unwrap_or(0),
+    );
+    let slot = plot_w / bars.len() as f64;
+    let gap = if slot > 4.0 { 1.0 } else { 0.0 };
+    let y = |v: i64| top + plot_h - plot_h * (v as f64) / (max as f64);
+    let mut s = format!(
+        "<svg class=\"chart hist\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"Events over time, {} to {}\">",
+        esc(first),
+        esc(last)
+    );
+    for v in [0, max / 2, max] {
+        let _ = write!(
+            s,
+            "<line x1=\"{left}\" x2=\"{x2}\" y1=\"{yy:.1}\" y2=\"{yy:.1}\" class=\"grid\"/><text x=\"{tx}\" y=\"{ty:.1}\" class=\"axis\" text-anchor=\"end\">{v}</text>",
+            x2 = w - right,
+            yy = y(v),
+            tx = left - 6.0,
+            ty = y(v) + 4.0,
+        );
+    }
+    for (i, b) in bars.iter().enumerate() {
+        let n = i64::try_from(b.count).unwrap_or(i64::MAX);
+        let top_y = y(n);
+        let height = (top + plot_h - top_y).max(if n > 0 { 1.0 } else { 0.0 });
+        let _ = write!(
+            s,
+            "<a href=\"{href}\"><rect x=\"{x:.1}\" y=\"{ry:.1}\" width=\"{bw:.1}\" height=\"{height:.1}\" class=\"bar\"><title>{label}: {count}</title></rect></a>",
+            href = esc(&b.href),
+            x = left + slot * i as f64,
+            ry = top + plot_h - height,
+            bw = (slot - gap).max(0.5),
+            label = esc(&b.label),
+            count = b.count,
+        );
+    }
+    let _ = write!(
+        s,
+        "<text x=\"{left}\" y=\"{ty}\" class=\"axis\" text-anchor=\"start\">{}</text><text x=\"{xr}\" y=\"{ty}\" class=\"axis\" text-anchor=\"end\">{}</text></svg>",
+        esc(first),
+        esc(last),
+        ty = h - 6.0,
+        xr = w - right,
+    );
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +278,18 @@ mod tests {
         assert!(t.contains("2024-10-04"), "{t}");
         assert!(!t.contains("style="));
         assert!(trend(&[]).contains("No data"));
+        let bars: Vec<HistogramBar> = (0..4)
+            .map(|i| HistogramBar {
+                label: format!("<b>{i}"),
+                count: i,
+                href: format!("/events?q=a&from={i}"),
+            })
+            .collect();
+        let hist = event_histogram(&bars, "start", "<end>");
+        assert_eq!(hist.matches("<rect").count(), 4);
+        assert!(hist.contains("&lt;b&gt;3: 3"), "{hist}");
+        assert!(hist.contains("href=\"/events?q=a&amp;from=1\""), "{hist}");
+        assert!(!hist.contains("<end>") && !hist.contains("style="));
+        assert!(event_histogram(&[], "a", "b").contains("No events"));
     }
 }

@@ -89,6 +89,7 @@ pub enum Nav {
     Dashboard,
     Findings,
     Assets,
+    Events,
     Tokens,
     Users,
     Audit,
@@ -112,6 +113,7 @@ pub fn page(identity: &Identity, nav: Nav, title: &str, body: &str) -> Response 
         (Nav::Dashboard, "/", "Dashboard"),
         (Nav::Findings, "/findings", "Findings"),
         (Nav::Assets, "/assets", "Assets"),
+        (Nav::Events, "/events", "Events"),
         (Nav::Tokens, "/tokens", "Tokens"),
     ];
     if identity.at_least(Role::Admin) {

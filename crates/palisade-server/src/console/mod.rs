@@ -3,7 +3,8 @@
 //! - [`html`]: escaping and the page frame (navigation, sign-out form); every value that
 //!   comes from the store or the request goes through [`html::esc`].
 //! - [`chart`]: the SVG charts of the dashboard, drawn on the server.
-//! - [`pages`]: the pages that only read (dashboard, assets, findings, audit log).
+//! - [`pages`]: the pages that only read (dashboard, assets, findings, audit log);
+//!   [`events`]: searching security events.
 //! - [`forms`]: sign-in, password, users and tokens: forms that change something. They call
 //!   the API's own handlers, so checks and audit entries are the same as over the API.
 //!
@@ -14,6 +15,7 @@
 //! little script are files under `/static/`.
 
 pub mod chart;
+pub mod events;
 pub mod forms;
 pub mod html;
 pub mod pages;
@@ -27,6 +29,7 @@ use crate::platform::error::{ApiError, ApiPath};
 
 const VIEWER: Access = Access::Role(Role::Viewer);
 const ADMIN: Access = Access::Role(Role::Admin);
+const ANALYST: Access = Access::Role(Role::Analyst);
 const PAGE: Answer = Answer::Text("text/html; charset=utf-8");
 
 /// The console's routes, for the route table.
@@ -54,6 +57,12 @@ pub fn routes() -> Vec<Route> {
             "Console: findings with filters", tag = "console", answer = PAGE),
         route!(GET "/findings/{id}", VIEWER, pages::finding,
             "Console: one finding", tag = "console", answer = PAGE),
+        route!(GET "/events", VIEWER, events::events,
+            "Console: search security events (histogram, results, raw events)", tag = "console", answer = PAGE),
+        route!(POST "/events/searches", ANALYST, events::save_search,
+            "Console: save the search shown (form)", tag = "console", answer = Answer::Redirect),
+        route!(POST "/events/searches/{id}/delete", ANALYST, events::delete_search,
+            "Console: delete a saved search (form)", tag = "console", answer = Answer::Redirect),
         route!(GET "/audit", ADMIN, pages::audit,
             "Console: the audit log", tag = "console", answer = PAGE),
         route!(GET "/users", ADMIN, forms::users_page,

@@ -13,16 +13,30 @@
 //! session_ttl_hours = 12
 //! trusted_proxies = ["10.0.0.0/8"]      # peers whose X-Forwarded-For is believed
 //! metrics_public = false                # /metrics without a token
+//! retention = "30d"                     # security events older than this are deleted (s, m, h, d, w)
+//! retention_size = "10GB"               # and the oldest days beyond this size (KB, MB, GB, TB; KiB…)
+//!
+//! [[server.syslog]]                     # syslog listeners (platform::sources), any number
+//! listen = "udp://0.0.0.0:5514"         # udp://, tcp:// or tls://ADDRESS:PORT
+//! source = "syslog"                     # source name stored with the events (default syslog)
+//! tls_cert = "/etc/palisade/syslog.crt" # tls:// only; default: [server] tls_cert/tls_key
+//! tls_key = "/etc/palisade/syslog.key"
+//! max_message_bytes = 65536             # longer messages are truncated with a marker (64 KiB)
+//! max_connections = 1000                # tcp/tls: open connections at once
+//! max_connections_per_ip = 100          # tcp/tls: open connections from one address
+//! queue = 10000                         # messages waiting for the event store
 //! ```
 //!
 //! Keys may also be written with dashes (`data-dir`), as the `[scan]` table writes them.
-//! Unknown keys are an error naming the file and line. The same file may hold the `[scan]`
+//! Unknown keys are an error naming the file and line; so is a bad `[[server.syslog]]`
+//! value (the line of that entry's `listen`). The same file may hold the `[scan]`
 //! and `[rules]` tables `palisade scan` reads, and `[oidc]` (see `platform::oidc`).
 //! Relative paths are relative to the file's folder.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use palisade_siem::store::Retention;
 use serde::Deserialize;
 
 /// Where `palisade serve` listens by default: loopback, so a first run exposes nothing.
@@ -31,6 +45,74 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
 pub const DEFAULT_MAX_UPLOAD_MB: u64 = 64;
 /// Default console session lifetime.
 pub const DEFAULT_SESSION_TTL_HOURS: u64 = 12;
+
+/// Shortest `retention`: shorter would delete events still arriving from sources with a
+/// lagging clock or buffer.
+pub const MIN_RETENTION_SECS: u64 = 3600;
+/// Smallest `retention_size`.
+pub const MIN_RETENTION_BYTES: u64 = 1_000_000;
+
+/// `retention`: a whole number with a unit, `s`, `m`, `h`, `d` or `w` (`"30d"`), at least an
+/// hour. The error repeats the value and says what is expected.
+pub fn parse_retention_age(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let unit_secs = match unit.trim() {
+        "s" => Some(1),
+        "m" => Some(60),
+        "h" => Some(3600),
+        "d" => Some(86_400),
+        "w" => Some(7 * 86_400),
+        _ => None,
+    };
+    let secs = match (digits.parse::<u64>(), unit_secs) {
+        (Ok(n), Some(u)) => n.checked_mul(u),
+        _ => None,
+    };
+    match secs {
+        Some(s) if (MIN_RETENTION_SECS..=100 * 365 * 86_400).contains(&s) => {
+            Ok(std::time::Duration::from_secs(s))
+        }
+        Some(_) => Err(format!(
+            "{text:?}: use at least 1h (and at most 100 years), e.g. \"30d\""
+        )),
+        None => Err(format!(
+            "{text:?} is not an age: a whole number and s, m, h, d or w, e.g. \"30d\" or \"12h\""
+        )),
+    }
+}
+
+/// `retention_size`: a whole number with a unit, `B`, `KB`, `MB`, `GB`, `TB` (powers of 1000)
+/// or `KiB`, `MiB`, `GiB`, `TiB` (powers of 1024), e.g. `"10GB"`; at least 1 MB.
+pub fn parse_retention_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let unit_bytes: Option<u64> = match unit.trim().to_ascii_lowercase().as_str() {
+        "b" => Some(1),
+        "kb" => Some(1_000),
+        "mb" => Some(1_000_000),
+        "gb" => Some(1_000_000_000),
+        "tb" => Some(1_000_000_000_000),
+        "kib" => Some(1 << 10),
+        "mib" => Some(1 << 20),
+        "gib" => Some(1 << 30),
+        "tib" => Some(1 << 40),
+        _ => None,
+    };
+    let bytes = match (digits.parse::<u64>(), unit_bytes) {
+        (Ok(n), Some(u)) => n.checked_mul(u),
+        _ => None,
+    };
+    match bytes {
+        Some(b) if b >= MIN_RETENTION_BYTES => Ok(b),
+        Some(_) => Err(format!("{text:?}: use at least 1MB, e.g. \"10GB\"")),
+        None => Err(format!(
+            "{text:?} is not a size: a whole number and KB, MB, GB or TB (or KiB, MiB, GiB, TiB), e.g. \"10GB\""
+        )),
+    }
+}
 
 /// The settings file as written.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -73,6 +155,183 @@ pub struct ServerSection {
     /// Serve `/metrics` without a token.
     #[serde(alias = "metrics-public")]
     pub metrics_public: bool,
+    /// `[[server.syslog]]`: syslog listeners.
+    pub syslog: Vec<SyslogSection>,
+    /// Age beyond which security events are deleted, e.g. `"30d"`.
+    pub retention: Option<String>,
+    /// Size beyond which the oldest days of security events are deleted, e.g. `"10GB"`.
+    #[serde(alias = "retention-size")]
+    pub retention_size: Option<String>,
+}
+
+/// One `[[server.syslog]]` entry as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyslogSection {
+    pub listen: toml::Spanned<String>,
+    pub source: Option<String>,
+    #[serde(alias = "tls-cert")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(alias = "tls-key")]
+    pub tls_key: Option<PathBuf>,
+    #[serde(alias = "max-message-bytes")]
+    pub max_message_bytes: Option<u64>,
+    #[serde(alias = "max-connections")]
+    pub max_connections: Option<u64>,
+    #[serde(alias = "max-connections-per-ip")]
+    pub max_connections_per_ip: Option<u64>,
+    pub queue: Option<u64>,
+    /// The 1-based line of `listen`, filled in by [`ConfigFile::parse`] (0: not from a file).
+    #[serde(skip)]
+    pub line: u32,
+}
+
+/// How a syslog listener receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyslogTransport {
+    Udp,
+    Tcp,
+    Tls,
+}
+
+impl SyslogTransport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyslogTransport::Udp => "udp",
+            SyslogTransport::Tcp => "tcp",
+            SyslogTransport::Tls => "tls",
+        }
+    }
+}
+
+/// Default largest syslog message kept whole: 64 KiB.
+pub const DEFAULT_SYSLOG_MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Default open TCP/TLS syslog connections per listener.
+pub const DEFAULT_SYSLOG_MAX_CONNECTIONS: usize = 1000;
+/// Default open TCP/TLS syslog connections from one address per listener.
+pub const DEFAULT_SYSLOG_MAX_CONNECTIONS_PER_IP: usize = 100;
+/// Default messages waiting for the event store per listener.
+pub const DEFAULT_SYSLOG_QUEUE: usize = 10_000;
+
+/// A syslog listener, checked.
+#[derive(Debug, Clone)]
+pub struct SyslogListener {
+    pub transport: SyslogTransport,
+    pub addr: SocketAddr,
+    /// The source name stored with the events.
+    pub source: String,
+    /// Certificate and key (`tls://` only).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub max_message_bytes: usize,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    pub queue: usize,
+}
+
+impl SyslogListener {
+    /// A listener with the defaults (no TLS material).
+    pub fn new(transport: SyslogTransport, addr: SocketAddr, source: &str) -> SyslogListener {
+        SyslogListener {
+            transport,
+            addr,
+            source: source.to_string(),
+            tls: None,
+            max_message_bytes: DEFAULT_SYSLOG_MAX_MESSAGE_BYTES,
+            max_connections: DEFAULT_SYSLOG_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_SYSLOG_MAX_CONNECTIONS_PER_IP,
+            queue: DEFAULT_SYSLOG_QUEUE,
+        }
+    }
+}
+
+/// `udp://ADDR:PORT`, `tcp://…`, `tls://…`.
+pub fn parse_syslog_listen(text: &str) -> Result<(SyslogTransport, SocketAddr), String> {
+    let t = text.trim();
+    let (transport, rest) = if let Some(r) = t.strip_prefix("udp://") {
+        (SyslogTransport::Udp, r)
+    } else if let Some(r) = t.strip_prefix("tcp://") {
+        (SyslogTransport::Tcp, r)
+    } else if let Some(r) = t.strip_prefix("tls://") {
+        (SyslogTransport::Tls, r)
+    } else {
+        return Err(format!(
+            "listen = {text:?} must start with udp://, tcp:// or tls://, e.g. \"udp://0.0.0.0:5514\""
+        ));
+    };
+    let addr = rest.trim_end_matches('/').parse().map_err(|_| {
+        format!(
+            "listen = {text:?}: {rest:?} is not an address with a port, e.g. \"0.0.0.0:5514\" or \"[::]:6514\""
+        )
+    })?;
+    Ok((transport, addr))
+}
+
+/// Checks one `[[server.syslog]]` entry; `rel` makes paths relative to the file, `server_tls`
+/// is `[server]`'s pair. Errors name the field.
+fn check_syslog(
+    s: &SyslogSection,
+    rel: &dyn Fn(PathBuf) -> PathBuf,
+    server_tls: Option<&(PathBuf, PathBuf)>,
+) -> Result<SyslogListener, String> {
+    let (transport, addr) = parse_syslog_listen(s.listen.get_ref())?;
+    let mut l = SyslogListener::new(transport, addr, "syslog");
+    if let Some(src) = &s.source {
+        let src = src.trim();
+        if src.is_empty() || src.chars().count() > 128 || src.chars().any(char::is_control) {
+            return Err(format!(
+                "source = {src:?}: use 1 to 128 printable characters"
+            ));
+        }
+        l.source = src.to_string();
+    }
+    let range = |name: &str, v: Option<u64>, min: u64, max: u64, default: usize| match v {
+        None => Ok(default),
+        Some(n) if (min..=max).contains(&n) => Ok(n as usize),
+        Some(n) => Err(format!("{name} = {n}: use {min} to {max}")),
+    };
+    l.max_message_bytes = range(
+        "max_message_bytes",
+        s.max_message_bytes,
+        480,
+        4 << 20,
+        DEFAULT_SYSLOG_MAX_MESSAGE_BYTES,
+    )?;
+    l.max_connections = range(
+        "max_connections",
+        s.max_connections,
+        1,
+        100_000,
+        DEFAULT_SYSLOG_MAX_CONNECTIONS,
+    )?;
+    l.max_connections_per_ip = range(
+        "max_connections_per_ip",
+        s.max_connections_per_ip,
+        1,
+        100_000,
+        DEFAULT_SYSLOG_MAX_CONNECTIONS_PER_IP,
+    )?;
+    l.queue = range("queue", s.queue, 1, 1_000_000, DEFAULT_SYSLOG_QUEUE)?;
+    let own = match (&s.tls_cert, &s.tls_key) {
+        (Some(c), Some(k)) => Some((rel(c.clone()), rel(k.clone()))),
+        (None, None) => None,
+        (Some(_), None) => return Err("tls_cert is set without tls_key".into()),
+        (None, Some(_)) => return Err("tls_key is set without tls_cert".into()),
+    };
+    match transport {
+        SyslogTransport::Tls => {
+            l.tls = Some(own.or_else(|| server_tls.cloned()).ok_or(
+                "tls:// needs a certificate: set tls_cert and tls_key here or in [server]",
+            )?);
+        }
+        _ if own.is_some() => {
+            return Err(format!(
+                "tls_cert/tls_key apply to tls:// listeners only, not {}://",
+                transport.as_str()
+            ));
+        }
+        _ => {}
+    }
+    Ok(l)
 }
 
 /// The settings cannot be used.
@@ -110,13 +369,17 @@ impl ConfigFile {
 
     /// Parses settings text; errors carry the 1-based line.
     pub fn parse(text: &str) -> Result<ConfigFile, (u32, String)> {
-        toml::from_str::<ConfigFile>(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() as u32 + 1)
-                .unwrap_or(1);
+        let line_of = |at: usize| text[..at.min(text.len())].matches('\n').count() as u32 + 1;
+        let mut file = toml::from_str::<ConfigFile>(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(s.start)).unwrap_or(1);
             (line, e.message().to_string())
-        })
+        })?;
+        for s in &mut file.server.syslog {
+            s.line = line_of(s.listen.span().start);
+            parse_syslog_listen(s.listen.get_ref())
+                .map_err(|m| (s.line, format!("[[server.syslog]] {m}")))?;
+        }
+        Ok(file)
     }
 }
 
@@ -209,6 +472,10 @@ pub struct Settings {
     pub session_ttl_ms: i64,
     pub trusted_proxies: Vec<Cidr>,
     pub metrics_public: bool,
+    /// Syslog listeners (`[[server.syslog]]`), in the order written.
+    pub syslog: Vec<SyslogListener>,
+    /// Event retention (`retention`, `retention_size`); both `None`: events are kept.
+    pub retention: Retention,
     /// The `[oidc]` table, unchecked.
     pub oidc: Option<toml::Value>,
     /// The settings file, when there was one.
@@ -324,6 +591,34 @@ impl Settings {
             .map(|p| Cidr::parse(p))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ConfigError::Value(format!("{where_}trusted_proxies: {e}")))?;
+        let retention = Retention {
+            max_age: s
+                .retention
+                .as_deref()
+                .map(parse_retention_age)
+                .transpose()
+                .map_err(|e| ConfigError::Value(format!("{where_}retention = {e}")))?,
+            max_bytes: s
+                .retention_size
+                .as_deref()
+                .map(parse_retention_size)
+                .transpose()
+                .map_err(|e| ConfigError::Value(format!("{where_}retention_size = {e}")))?,
+        };
+        let syslog = s
+            .syslog
+            .iter()
+            .map(|entry| {
+                check_syslog(entry, &rel, tls.as_ref()).map_err(|m| match &source {
+                    Some(p) => ConfigError::Invalid {
+                        path: p.display().to_string(),
+                        line: entry.line,
+                        message: format!("[[server.syslog]] {m}"),
+                    },
+                    None => ConfigError::Value(format!("[[server.syslog]] {m}")),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Settings {
             listen,
             data_dir,
@@ -335,6 +630,8 @@ impl Settings {
             session_ttl_ms: i64::try_from(hours * 3_600_000).unwrap_or(i64::MAX),
             trusted_proxies,
             metrics_public: s.metrics_public,
+            syslog,
+            retention,
             oidc: file.oidc,
             source,
         })
@@ -452,6 +749,55 @@ mod tests {
     }
 
     #[test]
+    fn syslog_listeners_are_checked_with_their_line() {
+        let text = "[server]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n\n[[server.syslog]]\nlisten = \"udp://0.0.0.0:5514\"\n\n[[server.syslog]]\nlisten = \"tls://[::]:6514\"\nsource = \"edge\"\nmax_message_bytes = 1024\n";
+        let f = ConfigFile::parse(text).unwrap();
+        let s = Settings::resolve(
+            Some((f, PathBuf::from("/etc/pal/palisade.toml"))),
+            Overrides::default(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.syslog.len(), 2);
+        assert_eq!(s.syslog[0].transport, SyslogTransport::Udp);
+        assert_eq!(s.syslog[0].source, "syslog");
+        assert_eq!(s.syslog[0].max_message_bytes, 64 * 1024);
+        assert_eq!(s.syslog[1].transport, SyslogTransport::Tls);
+        assert_eq!(s.syslog[1].source, "edge");
+        assert_eq!(s.syslog[1].max_message_bytes, 1024);
+        assert_eq!(
+            s.syslog[1].tls.as_ref().unwrap().0,
+            PathBuf::from("/etc/pal/c.pem")
+        );
+
+        let (line, msg) =
+            ConfigFile::parse("[server]\n[[server.syslog]]\nlisten = \"http://x:1\"\n")
+                .unwrap_err();
+        assert_eq!(line, 3);
+        assert!(msg.contains("[[server.syslog]] listen"), "{msg}");
+        let (line, msg) =
+            ConfigFile::parse("[[server.syslog]]\nlisten = \"udp://0.0.0.0:1\"\nport = 1\n")
+                .unwrap_err();
+        assert_eq!(line, 3);
+        assert!(msg.contains("unknown field `port`"), "{msg}");
+        let f =
+            ConfigFile::parse("\n[[server.syslog]]\nlisten = \"tls://0.0.0.0:6514\"\n").unwrap();
+        let e = Settings::resolve(Some((f, "p.toml".into())), Overrides::default(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("p.toml:3: [[server.syslog]] tls:// needs"),
+            "{e}"
+        );
+        let f = ConfigFile::parse("[[server.syslog]]\nlisten = \"tcp://0.0.0.0:1\"\nqueue = 0\n")
+            .unwrap();
+        let e = Settings::resolve(Some((f, "p.toml".into())), Overrides::default(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("p.toml:2: [[server.syslog]] queue = 0"), "{e}");
+    }
+
+    #[test]
     fn cidr_ranges() {
         let c = Cidr::parse("192.168.0.0/16").unwrap();
         assert!(c.contains("192.168.4.5".parse().unwrap()));
@@ -467,5 +813,74 @@ mod tests {
         );
         assert!(Cidr::parse("10.0.0.0/33").is_err());
         assert!(Cidr::parse("example.com").is_err());
+    }
+
+    #[test]
+    fn retention_ages_and_sizes() {
+        use std::time::Duration;
+        assert_eq!(
+            parse_retention_age("30d"),
+            Ok(Duration::from_secs(30 * 86_400))
+        );
+        assert_eq!(
+            parse_retention_age(" 12h "),
+            Ok(Duration::from_secs(12 * 3600))
+        );
+        assert_eq!(
+            parse_retention_age("2w"),
+            Ok(Duration::from_secs(14 * 86_400))
+        );
+        assert_eq!(parse_retention_age("90m"), Ok(Duration::from_secs(5400)));
+        for bad in [
+            "30",
+            "d",
+            "30 days",
+            "-1d",
+            "1.5d",
+            "",
+            "99999999999999999999d",
+        ] {
+            let e = parse_retention_age(bad).unwrap_err();
+            assert!(e.contains("is not an age"), "{bad}: {e}");
+        }
+        assert!(
+            parse_retention_age("59m")
+                .unwrap_err()
+                .contains("at least 1h")
+        );
+        assert_eq!(parse_retention_size("10GB"), Ok(10_000_000_000));
+        assert_eq!(parse_retention_size("512 MiB"), Ok(512 << 20));
+        assert_eq!(parse_retention_size("1tb"), Ok(1_000_000_000_000));
+        assert!(
+            parse_retention_size("10")
+                .unwrap_err()
+                .contains("not a size")
+        );
+        assert!(
+            parse_retention_size("10XB")
+                .unwrap_err()
+                .contains("not a size")
+        );
+        assert!(
+            parse_retention_size("10KB")
+                .unwrap_err()
+                .contains("at least 1MB")
+        );
+
+        let f =
+            ConfigFile::parse("[server]\nretention = \"7d\"\nretention-size = \"1GiB\"\n").unwrap();
+        let s = Settings::resolve(Some((f, "p.toml".into())), Overrides::default(), None).unwrap();
+        assert_eq!(s.retention.max_age, Some(Duration::from_secs(7 * 86_400)));
+        assert_eq!(s.retention.max_bytes, Some(1 << 30));
+        let f = ConfigFile::parse("[server]\nretention = \"30 days\"\n").unwrap();
+        let e = Settings::resolve(Some((f, "p.toml".into())), Overrides::default(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("p.toml: [server] retention = \"30 days\" is not an age"),
+            "{e}"
+        );
+        let none = Settings::resolve(None, Overrides::default(), None).unwrap();
+        assert_eq!(none.retention, Retention::default());
     }
 }

@@ -100,7 +100,7 @@ pub fn decode(
         .map_err(|e| ApiError::bad_request(format!("the gzip body cannot be decompressed: {e}")))?;
     if out.len() > max_bytes {
         return Err(ApiError::too_large(format!(
-            "the report is over the {} MiB limit once decompressed (max_upload_mb)",
+            "the body is over the {} MiB limit once decompressed (max_upload_mb)",
             max_bytes >> 20
         )));
     }

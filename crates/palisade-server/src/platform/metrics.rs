@@ -9,6 +9,12 @@
 //!   `rate_limited`).
 //! - `palisade_reports_ingested_total{format}`, `palisade_findings_ingested_total`.
 //! - `palisade_store_errors_total`: database calls that failed (process-wide).
+//! - `palisade_events_total{result}`: security events by what became of them: `accepted`
+//!   (committed to the event store), `rejected` (refused by the store, e.g. a NUL
+//!   character), `dropped` (parsed but not handed to the store: it was busy (429) or failed);
+//!   `palisade_events_parse_errors_total`: events stored with `parse_error` set.
+//!
+//! - `palisade_syslog_*`: the syslog listeners (see `platform::sources`).
 //!
 //! `/metrics` needs a token (any role) unless `metrics_public = true` in `[server]`.
 
@@ -35,6 +41,9 @@ pub struct Metrics {
     logins: Mutex<BTreeMap<&'static str, u64>>,
     reports: Mutex<BTreeMap<&'static str, u64>>,
     findings: AtomicU64,
+    event_parse_errors: AtomicU64,
+    /// The syslog listeners' counters.
+    pub syslog: super::sources::Counters,
 }
 
 impl Metrics {
@@ -64,6 +73,34 @@ impl Metrics {
             *m.entry(format).or_default() += 1;
         }
         self.findings.fetch_add(findings as u64, Ordering::Relaxed);
+    }
+
+    /// Counts events stored with a parse error.
+    pub fn event_parse_errors(&self, n: u64) {
+        self.event_parse_errors.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The text exposition, with the event store's counters.
+    pub fn render_with_events(&self, events: palisade_siem::store::Counters) -> String {
+        let mut out = self.render();
+        let _ = writeln!(
+            out,
+            "# HELP palisade_events_total Security events received, by what became of them.\n# TYPE palisade_events_total counter"
+        );
+        for (result, n) in [
+            ("accepted", events.accepted),
+            ("rejected", events.rejected),
+            ("dropped", events.dropped),
+        ] {
+            let _ = writeln!(out, "palisade_events_total{{result=\"{result}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP palisade_events_parse_errors_total Events stored with a parse error (kept raw).\n# TYPE palisade_events_parse_errors_total counter\npalisade_events_parse_errors_total {}",
+            self.event_parse_errors.load(Ordering::Relaxed)
+        );
+        self.syslog.render(&mut out);
+        out
     }
 
     /// The text exposition.
@@ -159,5 +196,15 @@ mod tests {
         assert!(t.contains("palisade_reports_ingested_total{format=\"sarif\"} 1\n"));
         assert!(t.contains("palisade_findings_ingested_total 12\n"));
         assert!(t.contains("palisade_store_errors_total "));
+        m.event_parse_errors(2);
+        let t = m.render_with_events(palisade_siem::store::Counters {
+            accepted: 5,
+            rejected: 1,
+            dropped: 0,
+        });
+        assert!(t.contains("palisade_events_total{result=\"accepted\"} 5\n"));
+        assert!(t.contains("palisade_events_total{result=\"rejected\"} 1\n"));
+        assert!(t.contains("palisade_events_total{result=\"dropped\"} 0\n"));
+        assert!(t.contains("palisade_events_parse_errors_total 2\n"));
     }
 }

@@ -6,8 +6,10 @@
 //!   [`tokens`]: the secrets handed out.
 //! - [`api`]: the route table (one list for the router, the OpenAPI document and the access
 //!   tests) and the handlers; [`openapi`]: the document built from it.
-//! - [`audit`]: writing the audit log; [`ingest`]: reading uploaded reports;
+//! - [`audit`]: writing the audit log; [`ingest`]: reading uploaded reports (security
+//!   events go to the event store of `palisade_siem`, see `api::events`);
 //!   [`metrics`]: Prometheus; [`error`]: the JSON error shape.
+//! - [`sources`]: syslog listeners (UDP, TCP, TLS) feeding the event store.
 //! - [`oidc`]: sign-in through an OpenID Connect provider, bearer JWTs; `api::sso` puts
 //!   them behind `/login/oidc` and the bearer check.
 //!
@@ -26,7 +28,10 @@ pub mod metrics;
 pub mod oidc;
 pub mod openapi;
 pub mod ratelimit;
+pub mod retention;
+pub mod sources;
 pub mod state;
+pub mod tail;
 pub mod tokens;
 
 use std::net::SocketAddr;
@@ -83,6 +88,8 @@ pub enum PlatformError {
     },
     #[error("cannot open the database {location}: {message}")]
     Store { location: String, message: String },
+    #[error("cannot open the event store {location}: {message}")]
+    EventStore { location: String, message: String },
     #[error("cannot start the server: {0}")]
     Start(String),
 }
@@ -92,6 +99,7 @@ pub enum PlatformError {
 pub struct RunningPlatform {
     addr: SocketAddr,
     first_login_link: Option<String>,
+    syslog_addrs: Vec<SocketAddr>,
     shutdown: watch::Sender<bool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -100,6 +108,11 @@ impl RunningPlatform {
     /// The address it listens on (useful after binding port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The addresses the syslog listeners are bound to, in the order configured.
+    pub fn syslog_addrs(&self) -> &[SocketAddr] {
+        &self.syslog_addrs
     }
 
     /// The one-time login link made for the admin account on first start.
@@ -186,6 +199,42 @@ async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, PlatformError
         }
     }
     palisade_store::open(&settings.database)
+        .await
+        .map_err(|e| err(e.to_string()))
+}
+
+/// Where security events are kept: the platform's PostgreSQL database when it has one, else
+/// `DATA_DIR/events.db`.
+pub fn event_store_location(settings: &Settings) -> String {
+    if config::is_postgres(&settings.database) {
+        settings.database.clone()
+    } else {
+        settings
+            .data_dir
+            .join("events.db")
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// Opens the event store (creating the data directory for SQLite, owner-only).
+async fn open_event_store(
+    settings: &Settings,
+) -> Result<palisade_siem::store::EventStore, PlatformError> {
+    let location = event_store_location(settings);
+    let err = |message: String| PlatformError::EventStore {
+        location: redact(&location),
+        message,
+    };
+    if !config::is_postgres(&location) && !settings.data_dir.exists() {
+        create_private_dir(&settings.data_dir).map_err(|e| {
+            err(format!(
+                "cannot create {}: {e}",
+                settings.data_dir.display()
+            ))
+        })?;
+    }
+    palisade_siem::store::open(&location)
         .await
         .map_err(|e| err(e.to_string()))
 }
@@ -495,6 +544,8 @@ pub fn start(opts: ServeOptions) -> Result<RunningPlatform, PlatformError> {
     let addr = listener
         .local_addr()
         .map_err(|e| PlatformError::Start(e.to_string()))?;
+    let syslog = sources::bind(&settings.syslog)?;
+    let syslog_addrs: Vec<SocketAddr> = syslog.iter().map(sources::Bound::local_addr).collect();
     let mut settings = settings;
     if !settings.public_url_set && settings.listen.port() == 0 {
         // Port 0 picks a free port: links and the Origin check need the real one.
@@ -512,8 +563,10 @@ pub fn start(opts: ServeOptions) -> Result<RunningPlatform, PlatformError> {
         None => None,
     };
     let store = rt.block_on(open_store(&settings))?;
+    // Before the first admin is made: a start that fails here keeps its one-time link.
+    let events = rt.block_on(open_event_store(&settings))?;
     let first_login_link = rt.block_on(bootstrap(&*store, &settings, state::now_millis()))?;
-    let mut app_state = AppState::new(store, settings, opts.log);
+    let mut app_state = AppState::new(store, events, settings, opts.log);
     if let Some(oidc) = oidc {
         app_state.jwt = Some(Arc::new(api::sso::BearerJwt(Arc::clone(&oidc))));
         app_state.oidc = Some(oidc);
@@ -548,20 +601,32 @@ pub fn start(opts: ServeOptions) -> Result<RunningPlatform, PlatformError> {
                     tokio::spawn(serving::stop_on_signal(signal_tx, rx.clone(), log));
                 }
                 tokio::spawn(upkeep(Arc::clone(&state), cert, rx.clone()));
+                tokio::spawn(retention::run(Arc::clone(&state), rx.clone()));
                 let router = app(Arc::clone(&state));
                 let ready = Arc::clone(&state);
                 let mut stop = rx.clone();
                 tokio::spawn(async move {
                     serving::stopped(&mut stop).await;
                     ready.ready.store(false, Ordering::Relaxed);
+                    ready.tail.close();
                 });
+                let mut syslog = sources::spawn(&state, syslog, rx.clone());
                 serving::serve(listener, acceptor, router, rx, timeouts, hooks).await;
+                // Listeners stop on the same signal; their writers store what is queued.
+                let flushed = tokio::time::timeout(timeouts.grace, async {
+                    while syslog.join_next().await.is_some() {}
+                })
+                .await;
+                if flushed.is_err() {
+                    state.log("syslog: queued messages not stored in time; stopping anyway");
+                }
             });
         })
         .map_err(|e| PlatformError::Start(e.to_string()))?;
     Ok(RunningPlatform {
         addr,
         first_login_link,
+        syslog_addrs,
         shutdown: tx,
         thread: Some(thread),
     })

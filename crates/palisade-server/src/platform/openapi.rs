@@ -107,6 +107,21 @@ fn operation(route: &Route) -> Value {
     if route.path.contains('{') {
         responses.insert("404".into(), error_response("not found"));
     }
+    if route.body == Some("EventBatch") {
+        responses.insert("413".into(), error_response("over max_upload_mb"));
+        responses.insert(
+            "415".into(),
+            error_response("a Content-Encoding other than gzip"),
+        );
+        responses.insert(
+            "429".into(),
+            error_response("the event store is busy: retry after Retry-After seconds"),
+        );
+        responses.insert(
+            "503".into(),
+            error_response("the event store failed: retry"),
+        );
+    }
     if route.body == Some("Report") {
         responses.insert("413".into(), error_response("over a size or count limit"));
         responses.insert(
@@ -156,7 +171,7 @@ pub fn document(routes: &[Route]) -> Value {
         "info": {
             "title": "Palisade API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The API of `palisade serve`: sign-in, users and tokens, the audit log, report uploads and the findings ledger. Authenticate with `Authorization: Bearer pal_…` (an API token) or the console session cookie plus the `X-CSRF-Token` header on state-changing requests.",
+            "description": "The API of `palisade serve`: sign-in, users and tokens, the audit log, report uploads and the findings ledger, security event ingestion (/ingest/…) and search. Authenticate with `Authorization: Bearer pal_…` (an API token) or the console session cookie plus the `X-CSRF-Token` header on state-changing requests.",
         },
         "servers": [{ "url": "/" }],
         "security": [{ "bearerAuth": [] }, { "sessionCookie": [] }],
@@ -364,6 +379,79 @@ pub fn schemas() -> Value {
         &["user", "role", "csrf_token", "expires_at"],
         json!({ "user": ref_("User"), "role": role(), "csrf_token": t(STRING), "expires_at": t("integer") }),
     );
+    let event_batch = json!({
+        "description": "Kubernetes: an audit.k8s.io/v1 EventList or Event. JSON: NDJSON, a JSON array, CloudTrail {\"Records\": [...]}, Falco JSON lines.",
+        "oneOf": [{ "type": "object" }, { "type": "array" }, { "type": "string" }],
+    });
+    let event_ingest = obj(
+        &[
+            "accepted",
+            "parse_errors",
+            "rejected",
+            "rejections",
+            "kind",
+            "source",
+        ],
+        json!({
+            "accepted": { "type": "integer", "description": "events stored (durably) before this answer" },
+            "parse_errors": { "type": "integer", "description": "events that could not be parsed; stored raw with parse_error set" },
+            "rejected": { "type": "integer", "description": "events the store refused (see rejections)" },
+            "rejections": { "type": "array", "items": obj(&["index", "reason"], json!({ "index": t("integer"), "reason": t(STRING) })) },
+            "kind": t(STRING), "source": t(STRING),
+        }),
+    );
+    let event = obj(
+        &[
+            "id",
+            "time",
+            "received",
+            "source",
+            "kind",
+            "raw",
+            "fields",
+            "truncated",
+        ],
+        json!({
+            "id": t(STRING), "time": t(STRING), "received": t(STRING), "source": t(STRING),
+            "kind": t(STRING), "host": nullable(STRING), "user": nullable(STRING),
+            "action": nullable(STRING), "object": nullable(STRING), "outcome": nullable(STRING),
+            "source_ip": nullable(STRING), "parse_error": nullable(STRING),
+            "truncated": t("boolean"), "fields": t("object"), "raw": t(STRING),
+        }),
+    );
+    let event_page = obj(
+        &["events", "total", "total_exact", "took_ms"],
+        json!({
+            "events": { "type": "array", "items": ref_("Event") },
+            "total": { "type": "integer", "description": "matching events, counted up to 10000" },
+            "total_exact": t("boolean"), "next": nullable(STRING), "took_ms": t("integer"),
+        }),
+    );
+    let event_histogram = obj(
+        &["from", "to", "width_ms", "total", "buckets"],
+        json!({
+            "from": nullable(STRING), "to": nullable(STRING), "width_ms": nullable("integer"),
+            "total": t("integer"),
+            "buckets": { "type": "array", "items": obj(&["start", "count"], json!({ "start": t(STRING), "count": t("integer") })) },
+        }),
+    );
+    let saved_search = obj(
+        &["id", "user_id", "owner", "name", "query", "created_at"],
+        json!({
+            "id": t("integer"), "user_id": t("integer"),
+            "owner": { "type": "string", "description": "the owner's username" },
+            "name": t(STRING),
+            "query": { "type": "string", "description": "the search, as q of /api/v1/events" },
+            "created_at": { "type": "integer", "description": "Unix milliseconds" },
+        }),
+    );
+    let new_saved_search = obj(
+        &["name", "query"],
+        json!({
+            "name": { "type": "string", "minLength": 1, "maxLength": 100 },
+            "query": { "type": "string", "maxLength": 2000, "description": "the search, as q of /api/v1/events" },
+        }),
+    );
     json!({
         "Error": obj(&["error"], json!({
             "error": { "type": "string", "description": "what is wrong, for people" },
@@ -426,6 +514,14 @@ pub fn schemas() -> Value {
         "FindingPage": page_of("Finding"),
         "TrendPoint": trend_point,
         "Dashboard": dashboard,
+        "EventBatch": event_batch,
+        "EventIngestOutcome": event_ingest,
+        "Event": event,
+        "EventPage": event_page,
+        "EventHistogram": event_histogram,
+        "SavedSearch": saved_search,
+        "SavedSearchList": list_of("SavedSearch"),
+        "NewSavedSearch": new_saved_search,
     })
 }
 

@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 pub const MAX_FAILURES: u32 = 10;
 /// An address may fail this many times more often than one username.
 pub const ADDRESS_FACTOR: u32 = 5;
+/// Single sign-on starts allowed per address and window, as a multiple of [`MAX_FAILURES`]
+/// (each start holds a pending login until it completes or expires).
+pub const OIDC_FACTOR: u32 = 30;
 /// How long a window lasts.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Most keys kept.
@@ -78,8 +81,15 @@ impl LoginLimiter {
             .map(|d| d.as_secs().max(1))
     }
 
+    /// The key counting single sign-on starts from an address.
+    pub fn oidc_key(ip: Option<&str>) -> String {
+        format!("oidc:{}", ip.unwrap_or("unknown"))
+    }
+
     fn limit(&self, key: &str) -> u32 {
-        if key.starts_with("ip:") {
+        if key.starts_with("oidc:") {
+            self.max_failures.saturating_mul(OIDC_FACTOR)
+        } else if key.starts_with("ip:") {
             self.max_failures.saturating_mul(ADDRESS_FACTOR)
         } else {
             self.max_failures
@@ -174,6 +184,26 @@ mod tests {
         l.clear("user:admin");
         assert!(
             l.retry_after(&LoginLimiter::keys(Some("10.0.0.2"), "admin"))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn single_sign_on_starts_are_counted_per_address() {
+        let l = LoginLimiter::new(2, Duration::from_secs(60), 100);
+        let a = [LoginLimiter::oidc_key(Some("10.0.0.1"))];
+        for _ in 0..2 * OIDC_FACTOR {
+            assert!(l.retry_after(&a).is_none());
+            l.failed(&a);
+        }
+        assert!(l.retry_after(&a).is_some());
+        assert!(
+            l.retry_after(&[LoginLimiter::oidc_key(Some("10.0.0.2"))])
+                .is_none()
+        );
+        // Password sign-ins from that address are not affected.
+        assert!(
+            l.retry_after(&LoginLimiter::keys(Some("10.0.0.1"), "bob"))
                 .is_none()
         );
     }

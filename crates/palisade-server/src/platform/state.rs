@@ -1,9 +1,10 @@
-//! What every handler shares: the store, the settings, metrics, the login limiter, and the
-//! optional JWT verifier.
+//! What every handler shares: the store, the event store, the settings, metrics, the login
+//! limiter, and the optional JWT verifier.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use palisade_siem::store::EventStore;
 use palisade_store::{Millis, Store};
 use tokio::sync::Semaphore;
 
@@ -12,14 +13,24 @@ use super::config::Settings;
 use super::metrics::Metrics;
 use super::oidc::Oidc;
 use super::ratelimit::LoginLimiter;
+use super::tail::TailBus;
 
 /// Reports parsed at the same time. Parsing holds the whole report in memory (a few times
 /// its size), so this bounds memory under a burst of large uploads; others wait their turn.
 const CONCURRENT_INGESTS: usize = 4;
 
+/// Event batches handed to the event store at the same time (`api::events`). A batch that
+/// cannot get a slot within a few seconds is refused with 429 and `Retry-After`: the store's
+/// `append` waits when its queue is full, and a sender told to retry is better off than one
+/// whose request hangs.
+pub const CONCURRENT_EVENT_APPENDS: usize = 8;
+
 /// The server's shared state.
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Security events (`palisade_siem`): `DATA_DIR/events.db`, or the platform's PostgreSQL
+    /// database.
+    pub events: EventStore,
     pub settings: Settings,
     pub metrics: Metrics,
     pub limiter: LoginLimiter,
@@ -29,23 +40,35 @@ pub struct AppState {
     pub oidc: Option<Arc<Oidc>>,
     /// Permits to parse an uploaded report.
     pub ingest_slots: Semaphore,
+    /// Permits to append a batch of events (see [`CONCURRENT_EVENT_APPENDS`]).
+    pub event_slots: Semaphore,
     /// Cleared when shutdown begins (`/readyz` then answers 503).
     pub ready: AtomicBool,
+    /// Newly stored events for the live tail: publish what was appended here.
+    pub tail: TailBus,
     /// Diagnostics on stderr.
     pub log: bool,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, settings: Settings, log: bool) -> AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        events: EventStore,
+        settings: Settings,
+        log: bool,
+    ) -> AppState {
         AppState {
             store,
+            events,
             settings,
             metrics: Metrics::default(),
             limiter: LoginLimiter::default(),
             jwt: None,
             oidc: None,
             ingest_slots: Semaphore::new(CONCURRENT_INGESTS),
+            event_slots: Semaphore::new(CONCURRENT_EVENT_APPENDS),
             ready: AtomicBool::new(true),
+            tail: TailBus::default(),
             log,
         }
     }
@@ -71,5 +94,13 @@ pub fn now_millis() -> Millis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The current time in Unix nanoseconds (the event store's clock).
+pub fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }

@@ -143,6 +143,8 @@ pub struct Options {
     pub oidc: Option<toml::Value>,
     /// Plain HTTP instead of HTTPS.
     pub plain_http: bool,
+    /// `[server] retention` / `retention_size`.
+    pub retention: palisade_siem::store::Retention,
 }
 
 /// The platform server, running.
@@ -303,12 +305,27 @@ impl Call<'_> {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
             .collect();
-        let body = r
-            .body_mut()
-            .with_config()
-            .limit(64 << 20)
-            .read_to_string()
-            .unwrap_or_default();
+        let streaming = r
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        let body = if streaming {
+            // A live stream does not end: its first message only.
+            let mut reader = std::io::BufReader::new(r.body_mut().as_reader());
+            let mut first = String::new();
+            while !first.ends_with("\n\n") {
+                if std::io::BufRead::read_line(&mut reader, &mut first).unwrap_or(0) == 0 {
+                    break;
+                }
+            }
+            first
+        } else {
+            r.body_mut()
+                .with_config()
+                .limit(64 << 20)
+                .read_to_string()
+                .unwrap_or_default()
+        };
         Resp {
             status: r.status().as_u16(),
             headers,
@@ -365,6 +382,7 @@ impl Server {
         }
         settings.metrics_public = opts.metrics_public;
         settings.oidc = opts.oidc;
+        settings.retention = opts.retention;
         let ca = ureq::tls::Certificate::from_pem(certs.ca_cert.as_bytes()).unwrap();
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .tls_config(

@@ -187,7 +187,7 @@ impl ServerCertVerifier for AnyName {
 
 /// tokio-postgres `MakeTlsConnect` over rustls.
 #[derive(Clone)]
-pub(crate) struct MakeRustls {
+pub struct MakeRustls {
     config: Arc<rustls::ClientConfig>,
 }
 
@@ -210,7 +210,7 @@ where
     }
 }
 
-pub(crate) struct RustlsConnect {
+pub struct RustlsConnect {
     config: Arc<rustls::ClientConfig>,
     name: ServerName<'static>,
 }
@@ -235,7 +235,7 @@ where
     }
 }
 
-pub(crate) struct RustlsStream<S>(tokio_rustls::client::TlsStream<S>);
+pub struct RustlsStream<S>(tokio_rustls::client::TlsStream<S>);
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for RustlsStream<S> {
     fn poll_read(

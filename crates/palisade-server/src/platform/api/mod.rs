@@ -13,8 +13,10 @@
 //! did not audit itself.
 
 pub mod audit;
+pub mod events;
 pub mod findings;
 pub mod reports;
+pub mod searches;
 pub mod session;
 pub mod sso;
 pub mod system;
@@ -140,6 +142,8 @@ pub fn routes() -> Vec<Route> {
     all.extend(audit::routes());
     all.extend(reports::routes());
     all.extend(findings::routes());
+    all.extend(events::routes());
+    all.extend(searches::routes());
     all.extend(crate::console::routes());
     all
 }

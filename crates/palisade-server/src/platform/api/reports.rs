@@ -107,7 +107,13 @@ fn resolve_asset(q: &UploadQuery, from_report: Option<AssetRef>) -> Result<Asset
 /// At most this much of a refused upload is read before answering 413.
 const DRAIN_BYTES: usize = 8 << 20;
 
-async fn read_body(body: Body, headers: &HeaderMap, max: usize) -> Result<Vec<u8>, ApiError> {
+/// Reads a request body of at most `max` bytes: 413 beyond (declared or counted), after
+/// draining a bounded amount of the rest.
+pub(crate) async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    max: usize,
+) -> Result<Vec<u8>, ApiError> {
     let too_large = || {
         ApiError::too_large(format!(
             "the upload is over the {} MiB limit (max_upload_mb)",

@@ -27,6 +27,7 @@ use crate::platform::error::{ApiError, ApiQuery};
 use crate::platform::oidc::{
     self, LOGIN_COOKIE, LOGIN_COOKIE_PATH, LoginError, Oidc, OidcConfig, OidcSettings,
 };
+use crate::platform::ratelimit::LoginLimiter;
 use crate::platform::state::AppState;
 
 /// How long the browser keeps the cookie of a login in progress.
@@ -119,8 +120,22 @@ fn redirect(to: &str) -> Result<Response, ApiError> {
     Ok(r)
 }
 
-async fn begin(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+async fn begin(
+    State(state): State<Arc<AppState>>,
+    client: auth::ClientInfo,
+) -> Result<Response, ApiError> {
     let oidc = configured(&state)?;
+    // Each start holds a pending login (bounded, oldest evicted): one address may start a
+    // few hundred per window, so nobody can push everyone else's sign-ins out of the table.
+    let keys = [LoginLimiter::oidc_key(client.ip_string().as_deref())];
+    if let Some(secs) = state.limiter.retry_after(&keys) {
+        state.metrics.login("rate_limited");
+        return Err(ApiError::too_many(
+            "too many single sign-on attempts from this address; try again later",
+            secs,
+        ));
+    }
+    state.limiter.failed(&keys);
     let login = oidc.begin_login().await.map_err(|e| {
         state.log(&format!("single sign-on cannot start: {e}"));
         ApiError::new(

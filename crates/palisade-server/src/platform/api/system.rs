@@ -60,7 +60,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     text(
         StatusCode::OK,
-        state.metrics.render(),
+        state.metrics.render_with_events(state.events.counters()),
         "text/plain; version=0.0.4; charset=utf-8",
     )
 }

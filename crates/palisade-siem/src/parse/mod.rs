@@ -1,0 +1,784 @@
+//! Parsers: input bytes of one source kind to [`Event`]s.
+//!
+//! Nothing is dropped: input that cannot be read becomes an event with
+//! [`Event::parse_error`] set and its raw form kept; an event larger than
+//! [`ParseOptions::max_event_bytes`] keeps its first bytes and the marker [`TRUNCATION_MARKER`]
+//! and is flagged [`Event::truncated`]. Gzip input is decompressed, up to
+//! [`ParseOptions::max_input_bytes`].
+//!
+//! One module per format: [`k8s_audit`], [`cloudtrail`], [`falco`], [`json`], [`syslog`].
+//! [`detect`] picks the kind of a file from its first bytes; [`parse`] runs one.
+
+pub mod cloudtrail;
+pub mod falco;
+pub mod json;
+pub mod k8s_audit;
+pub mod syslog;
+pub mod time;
+
+use std::fmt;
+use std::io::Read;
+use std::str::FromStr;
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::event::{Event, Nanos};
+
+/// The default cap on one event's raw form: 256 KiB.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 256 * 1024;
+/// The default cap on one input (a file, after decompression): 256 MiB.
+pub const DEFAULT_MAX_INPUT_BYTES: usize = 256 * 1024 * 1024;
+/// What replaces the end of a truncated raw event.
+pub const TRUNCATION_MARKER: &str = "…[truncated by palisade]";
+
+/// How to parse.
+#[derive(Debug, Clone)]
+pub struct ParseOptions {
+    /// The configured source name stored in [`Event::source`].
+    pub source: String,
+    /// When the input was received (nanoseconds since the Unix epoch).
+    pub received: Nanos,
+    /// Largest raw event kept whole; larger ones are truncated.
+    pub max_event_bytes: usize,
+    /// Largest input accepted (after decompression).
+    pub max_input_bytes: usize,
+}
+
+impl ParseOptions {
+    pub fn new(source: impl Into<String>, received: Nanos) -> Self {
+        ParseOptions {
+            source: source.into(),
+            received,
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+        }
+    }
+}
+
+/// The kind of data: picks the parser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    K8sAudit,
+    CloudTrail,
+    Falco,
+    Json,
+    Syslog,
+}
+
+impl Kind {
+    /// The name stored in [`Event::kind`]: `k8s_audit`, `cloudtrail`, `falco`, `json`, `syslog`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::K8sAudit => "k8s_audit",
+            Kind::CloudTrail => "cloudtrail",
+            Kind::Falco => "falco",
+            Kind::Json => "json",
+            Kind::Syslog => "syslog",
+        }
+    }
+
+    pub const ALL: [Kind; 5] = [
+        Kind::K8sAudit,
+        Kind::CloudTrail,
+        Kind::Falco,
+        Kind::Json,
+        Kind::Syslog,
+    ];
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A kind name that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown event kind {0:?}: expected k8s-audit, cloudtrail, falco, json or syslog")]
+pub struct UnknownKind(pub String);
+
+impl FromStr for Kind {
+    type Err = UnknownKind;
+    fn from_str(s: &str) -> Result<Kind, UnknownKind> {
+        match s.to_ascii_lowercase().replace('-', "_").as_str() {
+            "k8s_audit" | "kubernetes_audit" | "k8s" => Ok(Kind::K8sAudit),
+            "cloudtrail" => Ok(Kind::CloudTrail),
+            "falco" => Ok(Kind::Falco),
+            "json" | "ndjson" | "jsonl" => Ok(Kind::Json),
+            "syslog" => Ok(Kind::Syslog),
+            _ => Err(UnknownKind(s.to_owned())),
+        }
+    }
+}
+
+/// Whether the bytes start with the gzip magic number.
+pub fn is_gzip(input: &[u8]) -> bool {
+    input.starts_with(&[0x1f, 0x8b])
+}
+
+/// Decompresses gzip input (all members) up to `limit` bytes.
+pub fn gunzip(input: &[u8], limit: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let mut decoder = flate2::read::MultiGzDecoder::new(input).take(limit as u64 + 1);
+    decoder
+        .read_to_end(&mut out)
+        .map_err(|e| format!("invalid gzip data: {e}"))?;
+    if out.len() > limit {
+        return Err(format!(
+            "decompressed input is larger than the limit of {limit} bytes; split the file or raise the limit"
+        ));
+    }
+    Ok(out)
+}
+
+/// The kind of an input, from its first bytes (gzip is looked into):
+/// `{"Records"` is CloudTrail, `EventList` or `audit.k8s.io` is Kubernetes audit, Falco's
+/// `rule`/`priority`/`output` keys are Falco, other JSON is JSON, anything else syslog.
+pub fn detect(input: &[u8]) -> Kind {
+    if is_gzip(input) {
+        let mut head = Vec::new();
+        let mut decoder = flate2::read::MultiGzDecoder::new(input).take(64 * 1024);
+        // A broken stream still yields what came before the damage.
+        let _ = decoder.read_to_end(&mut head);
+        return detect_plain(&head);
+    }
+    detect_plain(&input[..input.len().min(64 * 1024)])
+}
+
+fn detect_plain(head: &[u8]) -> Kind {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let text = String::from_utf8_lossy(head);
+    let trimmed = text.trim_start();
+    if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
+        return Kind::Syslog;
+    }
+    let compact: String = trimmed.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.starts_with("{\"Records\"") || compact.starts_with("[{\"Records\"") {
+        return Kind::CloudTrail;
+    }
+    if compact.contains("\"kind\":\"EventList\"") || compact.contains("audit.k8s.io/") {
+        return Kind::K8sAudit;
+    }
+    let first_line = trimmed.lines().next().unwrap_or("");
+    if ["\"rule\"", "\"priority\"", "\"output\""]
+        .iter()
+        .all(|k| first_line.contains(k))
+    {
+        return Kind::Falco;
+    }
+    if compact.contains("\"Records\":[") && compact.contains("\"eventSource\"") {
+        return Kind::CloudTrail;
+    }
+    Kind::Json
+}
+
+/// Parses `input` as `kind`. Gzip input is decompressed first.
+pub fn parse(kind: Kind, input: &[u8], opts: &ParseOptions) -> Vec<Event> {
+    let decompressed;
+    let input = if is_gzip(input) {
+        match gunzip(input, opts.max_input_bytes) {
+            Ok(data) => {
+                decompressed = data;
+                &decompressed[..]
+            }
+            Err(e) => return vec![error_event(kind, opts, "", e)],
+        }
+    } else {
+        input
+    };
+    if input.len() > opts.max_input_bytes {
+        let head = String::from_utf8_lossy(&input[..opts.max_event_bytes.min(input.len())]);
+        return vec![error_event(
+            kind,
+            opts,
+            &head,
+            format!(
+                "input of {} bytes is larger than the limit of {} bytes; split it or raise the limit",
+                input.len(),
+                opts.max_input_bytes
+            ),
+        )];
+    }
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    let text = String::from_utf8_lossy(input);
+    match kind {
+        Kind::K8sAudit => k8s_audit::parse(&text, opts),
+        Kind::CloudTrail => cloudtrail::parse(&text, opts),
+        Kind::Falco => falco::parse(&text, opts),
+        Kind::Json => json::parse(&text, opts),
+        Kind::Syslog => syslog::parse(&text, opts),
+    }
+}
+
+/// Detects the kind and parses.
+pub fn parse_auto(input: &[u8], opts: &ParseOptions) -> (Kind, Vec<Event>) {
+    let kind = detect(input);
+    (kind, parse(kind, input, opts))
+}
+
+/// A new event of `kind` with `raw` (truncated to the limit) and nothing normalised yet.
+pub(crate) fn new_event(kind: Kind, opts: &ParseOptions, raw: &str, fields: Value) -> Event {
+    let (raw, truncated) = truncate(raw, opts.max_event_bytes);
+    let fields = if truncated {
+        shrink_fields(fields, opts.max_event_bytes)
+    } else {
+        fields
+    };
+    Event {
+        time: opts.received,
+        received: opts.received,
+        source: opts.source.clone(),
+        kind: kind.as_str().to_owned(),
+        host: None,
+        user: None,
+        action: None,
+        object: None,
+        outcome: None,
+        source_ip: None,
+        raw,
+        fields,
+        parse_error: None,
+        truncated,
+    }
+}
+
+/// An event for input that could not be parsed.
+pub(crate) fn error_event(
+    kind: Kind,
+    opts: &ParseOptions,
+    raw: &str,
+    error: impl Into<String>,
+) -> Event {
+    let mut event = new_event(kind, opts, raw, Value::Object(Default::default()));
+    event.parse_error = Some(error.into());
+    event
+}
+
+/// Cuts `raw` to at most `limit` bytes (on a character boundary), its end replaced by the
+/// marker.
+pub fn truncate(raw: &str, limit: usize) -> (String, bool) {
+    if raw.len() <= limit {
+        return (raw.to_owned(), false);
+    }
+    let mut cut = limit.saturating_sub(TRUNCATION_MARKER.len());
+    while cut > 0 && !raw.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut out = String::with_capacity(cut + TRUNCATION_MARKER.len());
+    out.push_str(&raw[..cut]);
+    out.push_str(TRUNCATION_MARKER);
+    (out, true)
+}
+
+/// Keeps the parsed fields of an oversized event within about `limit` bytes: the largest
+/// top-level values are replaced by the truncation marker until the rest fits.
+fn shrink_fields(fields: Value, limit: usize) -> Value {
+    let Value::Object(mut map) = fields else {
+        return Value::Object(Default::default());
+    };
+    let mut sizes: Vec<(String, usize)> = map
+        .iter()
+        .map(|(k, v)| (k.clone(), k.len() + serialized_len(v)))
+        .collect();
+    let mut total: usize = sizes.iter().map(|(_, s)| s + 2).sum();
+    sizes.sort_by_key(|s| std::cmp::Reverse(s.1));
+    for (key, size) in sizes {
+        if total <= limit {
+            break;
+        }
+        map.insert(key.clone(), Value::String(TRUNCATION_MARKER.to_owned()));
+        total = total - size + key.len() + TRUNCATION_MARKER.len() + 2;
+    }
+    if total > limit {
+        // Too many keys to fit even so.
+        return Value::Object(Default::default());
+    }
+    Value::Object(map)
+}
+
+fn serialized_len(v: &Value) -> usize {
+    serde_json::to_vec(v).map(|b| b.len()).unwrap_or(0)
+}
+
+/// One JSON document found in the input: its exact text and where it starts.
+pub(crate) struct Doc<'a> {
+    pub raw: &'a str,
+    /// 1-based line of the document's start.
+    pub line: usize,
+}
+
+/// A JSON syntax error with its position, as shown to users.
+pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
+    format!(
+        "invalid JSON at line {}, column {}: {}",
+        e.line(),
+        e.column(),
+        strip_position(&e.to_string())
+    )
+}
+
+fn strip_position(msg: &str) -> &str {
+    match msg.rfind(" at line ") {
+        Some(i) => &msg[..i],
+        None => msg,
+    }
+}
+
+/// Splits JSON input into documents: newline-delimited JSON (one value a line; a bad line
+/// becomes an error and the next lines are still read), or one or more whole documents
+/// (pretty-printed JSON; a syntax error ends the input, reported with its line and column).
+/// A top-level array is split into its elements.
+pub(crate) fn split_json(text: &str) -> Vec<Result<Doc<'_>, (String, &str)>> {
+    let mut out = Vec::new();
+    let mut lines = Lines::new(text);
+    if looks_like_ndjson(text) {
+        for (i, line) in text.split('\n').enumerate() {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<&RawValue>(line) {
+                Ok(raw) => push_doc(&mut out, raw.get(), &mut lines),
+                Err(e) => out.push(Err((
+                    format!(
+                        "invalid JSON on line {}, column {}: {}",
+                        i + 1,
+                        e.column(),
+                        strip_position(&e.to_string())
+                    ),
+                    line,
+                ))),
+            }
+        }
+        return out;
+    }
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    loop {
+        let start = stream.byte_offset();
+        match stream.next() {
+            None => break,
+            Some(Ok(raw)) => {
+                push_doc(&mut out, raw.get(), &mut lines);
+            }
+            Some(Err(e)) => {
+                out.push(Err((describe_json_error(&e), text[start..].trim())));
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn push_doc<'a>(
+    out: &mut Vec<Result<Doc<'a>, (String, &'a str)>>,
+    raw: &'a str,
+    lines: &mut Lines<'a>,
+) {
+    if raw.starts_with('[') {
+        match serde_json::from_str::<Vec<&RawValue>>(raw) {
+            Ok(items) => {
+                for item in items {
+                    out.push(Ok(Doc {
+                        raw: item.get(),
+                        line: lines.at(item.get()),
+                    }));
+                }
+            }
+            Err(e) => out.push(Err((describe_json_error(&e), raw))),
+        }
+    } else {
+        let line = lines.at(raw);
+        out.push(Ok(Doc { raw, line }));
+    }
+}
+
+/// Whether the input is one JSON object a line: there are several lines and the first
+/// non-empty one is an object by itself (or, broken, looks like one: `{` … `}`).
+fn looks_like_ndjson(text: &str) -> bool {
+    let mut lines = text.split('\n').filter(|l| !l.trim().is_empty());
+    match lines.next() {
+        Some(first) => {
+            let first = first.trim();
+            first.starts_with('{')
+                && (serde_json::from_str::<&RawValue>(first).is_ok()
+                    || (first.len() > 1 && first.ends_with('}')))
+                && lines.next().is_some()
+        }
+        None => false,
+    }
+}
+
+/// Line numbers of places in one text, counted incrementally: asking for places in
+/// increasing order (as the parsers do) costs one pass over the text in all.
+pub(crate) struct Lines<'a> {
+    text: &'a str,
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> Lines<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Lines {
+            text,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line where `part` (a slice of the text) starts.
+    pub(crate) fn at(&mut self, part: &str) -> usize {
+        let offset = offset_in(self.text, part).min(self.text.len());
+        if offset < self.pos {
+            self.pos = 0;
+            self.line = 1;
+        }
+        self.line += self.text.as_bytes()[self.pos..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.pos = offset;
+        self.line
+    }
+}
+
+/// Byte offset of `inner` (a subslice) in `outer`.
+pub(crate) fn offset_in(outer: &str, inner: &str) -> usize {
+    (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
+}
+
+/// A string at a dotted path in a JSON object.
+pub(crate) fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str().filter(|s| !s.is_empty())
+}
+
+/// Parses documents found by [`split_json`] with `normalise`, turning errors into error events.
+pub(crate) fn parse_json_docs(
+    kind: Kind,
+    text: &str,
+    opts: &ParseOptions,
+    mut normalise: impl FnMut(&mut Event),
+) -> Vec<Event> {
+    let mut out = Vec::new();
+    for doc in split_json(text) {
+        match doc {
+            Ok(doc) => out.push(json_event(kind, opts, doc.raw, doc.line, &mut normalise)),
+            Err((message, raw)) => out.push(error_event(kind, opts, raw, message)),
+        }
+    }
+    out
+}
+
+/// Like [`parse_json_docs`], where a document that is an object with an array under
+/// `list_key` (CloudTrail's `Records`, a Kubernetes `EventList`'s `items`) stands for the
+/// events in that array.
+pub(crate) fn parse_json_lists(
+    kind: Kind,
+    text: &str,
+    opts: &ParseOptions,
+    list_key: &str,
+    mut normalise: impl FnMut(&mut Event),
+) -> Vec<Event> {
+    let mut out = Vec::new();
+    let mut lines = Lines::new(text);
+    for doc in split_json(text) {
+        let doc = match doc {
+            Ok(doc) => doc,
+            Err((message, raw)) => {
+                out.push(error_event(kind, opts, raw, message));
+                continue;
+            }
+        };
+        let list = serde_json::from_str::<std::collections::BTreeMap<String, &RawValue>>(doc.raw)
+            .ok()
+            .and_then(|map| map.get(list_key).copied());
+        let Some(list) = list else {
+            out.push(json_event(kind, opts, doc.raw, doc.line, &mut normalise));
+            continue;
+        };
+        match serde_json::from_str::<Option<Vec<&RawValue>>>(list.get()) {
+            Ok(items) => {
+                for item in items.unwrap_or_default() {
+                    let line = lines.at(item.get());
+                    out.push(json_event(kind, opts, item.get(), line, &mut normalise));
+                }
+            }
+            Err(_) => out.push(error_event(
+                kind,
+                opts,
+                doc.raw,
+                format!("line {}: {list_key:?} is not an array", doc.line),
+            )),
+        }
+    }
+    out
+}
+
+/// One event from one JSON document's text.
+pub(crate) fn json_event(
+    kind: Kind,
+    opts: &ParseOptions,
+    raw: &str,
+    line: usize,
+    normalise: &mut impl FnMut(&mut Event),
+) -> Event {
+    match serde_json::from_str::<Value>(raw) {
+        Ok(value @ Value::Object(_)) => {
+            let mut event = new_event(kind, opts, raw, Value::Null);
+            // Normalise from the whole value, then keep what fits.
+            event.fields = value;
+            normalise(&mut event);
+            if event.truncated {
+                event.fields =
+                    shrink_fields(std::mem::take(&mut event.fields), opts.max_event_bytes);
+            }
+            event
+        }
+        Ok(_) => error_event(
+            kind,
+            opts,
+            raw,
+            format!("line {line}: expected a JSON object, found another JSON value"),
+        ),
+        Err(e) => error_event(
+            kind,
+            opts,
+            raw,
+            format!("line {line}: {}", describe_json_error(&e)),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> ParseOptions {
+        ParseOptions::new("test", 1_000)
+    }
+
+    #[test]
+    fn detects_kinds() {
+        assert_eq!(detect(b"{\n  \"Records\": [ {} ]}"), Kind::CloudTrail);
+        assert_eq!(
+            detect(br#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[]}"#),
+            Kind::K8sAudit
+        );
+        assert_eq!(
+            detect(br#"{"kind":"Event","apiVersion":"audit.k8s.io/v1"}"#),
+            Kind::K8sAudit
+        );
+        assert_eq!(
+            detect(br#"{"output":"x","priority":"Warning","rule":"Terminal shell","time":"2024-01-01T00:00:00Z"}"#),
+            Kind::Falco
+        );
+        assert_eq!(detect(b"{\"msg\":\"hi\"}\n"), Kind::Json);
+        assert_eq!(detect(b"[1,2]"), Kind::Json);
+        assert_eq!(
+            detect(b"<34>Oct 11 22:14:15 mymachine su: hi"),
+            Kind::Syslog
+        );
+        assert_eq!(detect(b""), Kind::Syslog);
+        assert_eq!(detect(b"\x1f\x8b\x00garbage"), Kind::Syslog);
+    }
+
+    #[test]
+    fn truncation_keeps_char_boundaries() {
+        let (t, cut) = truncate("short", 100);
+        assert_eq!((t.as_str(), cut), ("short", false));
+        let long = "é".repeat(100);
+        let (t, cut) = truncate(&long, 64);
+        assert!(cut);
+        assert!(t.len() <= 64, "{}", t.len());
+        assert!(t.ends_with(TRUNCATION_MARKER));
+        let (t, cut) = truncate(&long, 3);
+        assert!(cut);
+        assert_eq!(t, TRUNCATION_MARKER);
+    }
+
+    #[test]
+    fn oversized_json_event_is_truncated_with_fields_shrunk() {
+        let mut o = opts();
+        o.max_event_bytes = 200;
+        let big = "x".repeat(1000);
+        let line = format!(r#"{{"time":"2024-01-01T00:00:00Z","big":"{big}","small":"keep"}}"#);
+        let events = parse(Kind::Json, line.as_bytes(), &o);
+        assert_eq!(events.len(), 1);
+        let e = &events[0];
+        assert!(e.truncated);
+        assert!(e.raw.len() <= 200);
+        assert!(e.raw.ends_with(TRUNCATION_MARKER));
+        assert_eq!(e.fields["small"], "keep");
+        assert_eq!(e.fields["big"], TRUNCATION_MARKER);
+        assert_eq!(e.time, time::parse_rfc3339("2024-01-01T00:00:00Z").unwrap());
+    }
+
+    #[test]
+    fn gzip_round_trip_and_limit() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(br#"{"Records":[{"eventName":"A","eventTime":"2024-01-01T00:00:00Z"}]}"#)
+            .unwrap();
+        let gz = enc.finish().unwrap();
+        assert_eq!(detect(&gz), Kind::CloudTrail);
+        let events = parse(Kind::CloudTrail, &gz, &opts());
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action.as_deref(), Some("A"));
+        let mut small = opts();
+        small.max_input_bytes = 10;
+        let events = parse(Kind::CloudTrail, &gz, &small);
+        assert_eq!(events.len(), 1);
+        assert!(
+            events[0]
+                .parse_error
+                .as_deref()
+                .unwrap()
+                .contains("limit of 10 bytes")
+        );
+        let events = parse(Kind::CloudTrail, &gz[..gz.len() / 2], &opts());
+        assert!(events[0].parse_error.as_deref().unwrap().contains("gzip"));
+    }
+
+    #[test]
+    fn oversized_input_is_one_error() {
+        let mut o = opts();
+        o.max_input_bytes = 4;
+        let events = parse(Kind::Json, b"{\"a\":1}", &o);
+        assert_eq!(events.len(), 1);
+        assert!(
+            events[0]
+                .parse_error
+                .as_deref()
+                .unwrap()
+                .contains("larger than the limit")
+        );
+    }
+
+    #[test]
+    fn ndjson_bad_line_does_not_stop_the_rest() {
+        let input = "{\"a\":1}\n{\"a\":\n{\"a\":3}\n";
+        let events = parse(Kind::Json, input.as_bytes(), &opts());
+        assert_eq!(events.len(), 3);
+        assert_eq!(events[0].fields["a"], 1);
+        assert!(
+            events[1]
+                .parse_error
+                .as_deref()
+                .unwrap()
+                .starts_with("invalid JSON on line 2")
+        );
+        assert_eq!(events[1].raw, "{\"a\":");
+        assert_eq!(events[2].fields["a"], 3);
+    }
+
+    #[test]
+    fn ndjson_with_a_bad_first_line() {
+        let input = "{\"a\":1,,}\n{\"a\":2}\n";
+        let events = parse(Kind::Json, input.as_bytes(), &opts());
+        assert_eq!(events.len(), 2);
+        assert_eq!(
+            events[0].parse_error.as_deref(),
+            Some("invalid JSON on line 1, column 8: key must be a string")
+        );
+        assert_eq!(events[1].fields["a"], 2);
+        // A pretty-printed document is not mistaken for lines.
+        let events = parse(Kind::Json, b"{\n  \"a\": 1\n}\n", &opts());
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].fields["a"], 1);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let events = parse(Kind::Json, deep.as_bytes(), &opts());
+        assert_eq!(events.len(), 1);
+        assert!(events[0].parse_error.is_some());
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(5000), "]".repeat(5000));
+        let events = parse(Kind::Json, deep.as_bytes(), &opts());
+        assert!(
+            events[0]
+                .parse_error
+                .as_deref()
+                .unwrap()
+                .contains("recursion")
+        );
+    }
+
+    /// A small deterministic generator (xorshift), so the test needs no dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[(self.next() % items.len() as u64) as usize]
+        }
+    }
+
+    #[test]
+    fn random_input_never_panics_and_keeps_limits() {
+        let pieces = [
+            "{",
+            "}",
+            "[",
+            "]",
+            "\"",
+            ":",
+            ",",
+            "\n",
+            " ",
+            "\\",
+            "\"Records\"",
+            "\"items\"",
+            "\"kind\":\"EventList\"",
+            "audit.k8s.io/v1",
+            "\"rule\"",
+            "\"priority\"",
+            "\"output\"",
+            "\"time\"",
+            "\"2024-01-01T00:00:00Z\"",
+            "1e999",
+            "-0",
+            "null",
+            "true",
+            "é",
+            "\u{1F600}",
+            "<13>",
+            "<191>1 ",
+            "Jan  1 00:00:00 ",
+            "[id a=\"b\\\"\"]",
+            "\u{FEFF}",
+            "\r",
+            "\u{0}",
+            "-",
+            "x",
+        ];
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut o = opts();
+        o.max_event_bytes = 64;
+        for _ in 0..3000 {
+            let n = (rng.next() % 40) as usize;
+            let input: String = (0..n).map(|_| rng.pick(&pieces)).collect();
+            let detected = detect(input.as_bytes());
+            for kind in Kind::ALL {
+                for e in parse(kind, input.as_bytes(), &o) {
+                    assert!(e.raw.len() <= 64, "{kind} {input:?}");
+                    assert_eq!(e.truncated, e.raw.ends_with(TRUNCATION_MARKER));
+                    assert!(e.fields.is_object(), "{kind} {input:?}");
+                    assert_eq!(e.kind, kind.as_str());
+                    if e.parse_error.is_some() {
+                        assert_eq!(e.fields, serde_json::json!({}));
+                    }
+                }
+            }
+            let _ = detected;
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Timestamps: RFC 3339 (with any number of fractional digits), Unix epoch numbers, and the
+//! BSD-syslog `Mmm dd hh:mm:ss` form, all to nanoseconds since the Unix epoch (UTC).
+
+use crate::event::Nanos;
+
+const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day count since 1970-01-01: (year, month, day).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+fn digits(b: &[u8], at: usize, n: usize) -> Option<u32> {
+    let s = b.get(at..at + n)?;
+    let mut v = 0u32;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    Some(v)
+}
+
+/// Nanoseconds of a civil UTC date and time, `None` when out of range.
+pub fn nanos_from_parts(
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+) -> Option<Nanos> {
+    if !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let secs = days_from_civil(year, month, day) * 86_400
+        + i64::from(hour) * 3600
+        + i64::from(minute) * 60
+        + i64::from(second);
+    secs.checked_mul(NANOS_PER_SEC)
+}
+
+/// Parses an RFC 3339 timestamp (`2024-05-01T12:00:00.123456Z`, `…+02:00`); a space or
+/// lowercase `t` between date and time is accepted, as is any number of fractional digits
+/// (beyond nine they are ignored).
+pub fn parse_rfc3339(s: &str) -> Option<Nanos> {
+    let b = s.trim().as_bytes();
+    if b.len() < 20 || b.len() > 64 {
+        return None;
+    }
+    let year = i64::from(digits(b, 0, 4)?);
+    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let month = digits(b, 5, 2)?;
+    let day = digits(b, 8, 2)?;
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let hour = digits(b, 11, 2)?;
+    let minute = digits(b, 14, 2)?;
+    let second = digits(b, 17, 2)?;
+    let mut i = 19;
+    let mut frac: i64 = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        let mut scale = 100_000_000;
+        while let Some(c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            frac += i64::from(c - b'0') * scale;
+            scale /= 10;
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    let offset_secs: i64 = match b.get(i)? {
+        b'Z' | b'z' if i + 1 == b.len() => 0,
+        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
+            let oh = digits(b, i + 1, 2)?;
+            let om = digits(b, i + 4, 2)?;
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let v = i64::from(oh * 3600 + om * 60);
+            if *sign == b'-' { -v } else { v }
+        }
+        _ => return None,
+    };
+    let base = nanos_from_parts(year, month, day, hour, minute, second)?;
+    base.checked_add(frac)?
+        .checked_sub(offset_secs.checked_mul(NANOS_PER_SEC)?)
+}
+
+/// Interprets a Unix epoch number by its magnitude: seconds, milliseconds, microseconds or
+/// nanoseconds.
+pub fn from_epoch_number(v: f64) -> Option<Nanos> {
+    if !v.is_finite() || v < 0.0 {
+        return None;
+    }
+    let nanos = if v < 1e11 {
+        v * 1e9
+    } else if v < 1e14 {
+        v * 1e6
+    } else if v < 1e17 {
+        v * 1e3
+    } else {
+        v
+    };
+    if nanos >= 9.2e18 {
+        return None;
+    }
+    Some(nanos as i64)
+}
+
+/// A timestamp from a JSON value: an RFC 3339 string, an epoch number, or a numeric string.
+pub fn from_json(v: &serde_json::Value) -> Option<Nanos> {
+    match v {
+        serde_json::Value::String(s) => {
+            parse_rfc3339(s).or_else(|| s.trim().parse::<f64>().ok().and_then(from_epoch_number))
+        }
+        serde_json::Value::Number(n) => n.as_f64().and_then(from_epoch_number),
+        _ => None,
+    }
+}
+
+/// Formats nanoseconds as RFC 3339 UTC (`2024-05-01T12:00:00.123456789Z`; the fraction is
+/// left out when zero).
+pub fn format_rfc3339(t: Nanos) -> String {
+    let secs = t.div_euclid(NANOS_PER_SEC);
+    let nanos = t.rem_euclid(NANOS_PER_SEC);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    if nanos == 0 {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{nanos:09}Z")
+    }
+}
+
+/// Month number of a three-letter English abbreviation (`Jan` = 1).
+pub fn month_from_abbrev(s: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    MONTHS.iter().position(|m| *m == s).map(|i| i as u32 + 1)
+}
+
+/// The year of a date that carries none (BSD syslog): the year of `reference`, or the year
+/// before when that would put the date more than a day after `reference` (a December line
+/// read in January).
+pub fn infer_year(
+    reference: Nanos,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+) -> Option<Nanos> {
+    let (ref_year, _, _) = civil_from_days(reference.div_euclid(NANOS_PER_SEC).div_euclid(86_400));
+    let this_year = nanos_from_parts(ref_year, month, day, hour, minute, second);
+    match this_year {
+        Some(t) if t <= reference.saturating_add(86_400 * NANOS_PER_SEC) => Some(t),
+        _ => nanos_from_parts(ref_year - 1, month, day, hour, minute, second).or(this_year),
+    }
+}
+
+/// Parses a time as people write it in a search range: RFC 3339 (`2024-05-01T12:00:00Z`), a
+/// date (`2024-05-01`, midnight UTC), `now`, or an age before `now` (`30s`, `15m`, `24h`,
+/// `7d`, `2w`). `None` when it is none of these or too far back to represent.
+pub fn parse_time_spec(s: &str, now: Nanos) -> Option<Nanos> {
+    let s = s.trim();
+    if s == "now" {
+        return Some(now);
+    }
+    if let Some(t) = parse_rfc3339(s) {
+        return Some(t);
+    }
+    if s.len() == 10
+        && let Some(t) = parse_rfc3339(&format!("{s}T00:00:00Z"))
+    {
+        return Some(t);
+    }
+    let unit: i64 = match s.chars().last()? {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        _ => return None,
+    };
+    let n = s[..s.len() - 1].parse::<i64>().ok().filter(|n| *n >= 0)?;
+    let ago = n.checked_mul(unit)?.checked_mul(NANOS_PER_SEC)?;
+    now.checked_sub(ago)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_forms() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339("2022-07-20T20:53:54Z"),
+            Some(1_658_350_434_000_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2022-07-20T20:53:54.123456Z"),
+            Some(1_658_350_434_123_456_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2022-07-20T20:53:54.123456789Z"),
+            Some(1_658_350_434_123_456_789)
+        );
+        assert_eq!(
+            parse_rfc3339("2022-07-20T22:53:54+02:00"),
+            Some(1_658_350_434_000_000_000)
+        );
+        assert_eq!(parse_rfc3339("2022-02-30T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2022-07-20T20:53:54"), None);
+        assert_eq!(parse_rfc3339("2022-07-20T20:53:54.Z"), None);
+        assert_eq!(parse_rfc3339("nonsense"), None);
+        assert_eq!(parse_rfc3339("２０２２-07-20T20:53:54Z"), None);
+    }
+
+    #[test]
+    fn round_trip_format() {
+        for t in [0, 1_658_350_434_123_456_789, -1, 951_782_400_000_000_000] {
+            assert_eq!(parse_rfc3339(&format_rfc3339(t)), Some(t));
+        }
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn epoch_magnitudes() {
+        assert_eq!(from_epoch_number(1.5e9), Some(1_500_000_000_000_000_000));
+        assert_eq!(from_epoch_number(1.5e12), Some(1_500_000_000_000_000_000));
+        assert_eq!(from_epoch_number(1.5e18), Some(1_500_000_000_000_000_000));
+        assert_eq!(from_epoch_number(f64::NAN), None);
+        assert_eq!(from_epoch_number(1e30), None);
+    }
+
+    #[test]
+    fn year_inference() {
+        let jan_2025 = parse_rfc3339("2025-01-02T00:00:00Z").unwrap();
+        assert_eq!(
+            infer_year(jan_2025, 12, 31, 23, 0, 0),
+            parse_rfc3339("2024-12-31T23:00:00Z")
+        );
+        assert_eq!(
+            infer_year(jan_2025, 1, 1, 23, 0, 0),
+            parse_rfc3339("2025-01-01T23:00:00Z")
+        );
+        // 29 February in a year that has none falls back to the year before or after.
+        assert!(infer_year(jan_2025, 2, 29, 0, 0, 0).is_some());
+    }
+
+    #[test]
+    fn time_specs() {
+        let now = 10 * 86_400 * NANOS_PER_SEC;
+        assert_eq!(parse_time_spec("now", now), Some(now));
+        assert_eq!(parse_time_spec("15m", now), Some(now - 900 * NANOS_PER_SEC));
+        assert_eq!(
+            parse_time_spec(" 7d ", now),
+            Some(3 * 86_400 * NANOS_PER_SEC)
+        );
+        assert_eq!(
+            parse_time_spec("1970-01-02", now),
+            Some(86_400 * NANOS_PER_SEC)
+        );
+        assert_eq!(
+            parse_time_spec("1970-01-01T00:00:01Z", now),
+            Some(NANOS_PER_SEC)
+        );
+        for bad in [
+            "",
+            "m",
+            "-5m",
+            "5y",
+            "yesterday",
+            "99999999999999999d",
+            "5é",
+        ] {
+            assert_eq!(parse_time_spec(bad, now), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,1039 @@
+//! The SQLite backend: one file in WAL mode, one table per UTC day.
+//!
+//! # Threads
+//!
+//! A dedicated writer thread owns the only write connection. [`SqliteEvents::append`] sends its
+//! batch over a bounded channel (backpressure: at most [`QUEUE`] batches wait) and awaits the
+//! reply; the writer takes every batch already queued (up to [`GROUP_EVENTS`] events), writes
+//! them in one transaction with prepared statements, commits, and answers each sender. Searches
+//! run on tokio's blocking pool over up to [`READERS`] read-only connections; each reads in one
+//! read transaction (a consistent snapshot, even while retention drops tables).
+//!
+//! # Schema
+//!
+//! `event_partitions(day, name, events, bytes, min_time, max_time)` lists the day tables;
+//! `events_YYYYMMDD` holds a day's events (`id INTEGER PRIMARY KEY`, the normalised fields as
+//! columns, `raw`, `fields` as JSON text) with four indexes: `time`, and `(user, time)`,
+//! `(host, time)`, `(source_ip, time)` with `COLLATE NOCASE`, which serve an exact
+//! `user:`/`host:`/`source_ip:` value in time order (a rare value is found without reading
+//! the day). They cost about a third of ingest throughput at 1M events; see
+//! `/work/notes/events-bench.md`. The database uses `auto_vacuum = INCREMENTAL`, so retention
+//! gives dropped days' pages back to the file system.
+//!
+//! # Query translation
+//!
+//! - normalised names: `column LIKE ?` (`*` → `%`; `%`, `_` and `\` escaped with
+//!   `ESCAPE '\'`); `time`/`received` through `palisade_rfc3339()`, a Rust function registered
+//!   on each read connection that formats as `Query::matches` does.
+//! - JSON paths: nested `json_each` over the path, one step per key; at every step an array is
+//!   searched through (its elements are taken) and objects are descended into. Each key is a
+//!   bound JSON path (`$."key"`); a key containing `"` cannot be written as a SQLite JSON path
+//!   and never matches. Each reading of a dotted path (`a.b` as `a`→`b` or as the key `a.b`) is
+//!   one alternative. Cheap pre-tests run first: `instr(fields, '"key"')` for every key and,
+//!   when JSON would not escape the value, `fields LIKE '%value%'`, so most non-matching
+//!   events are ruled out without parsing their JSON.
+//! - case: SQLite's LIKE folds ASCII only; a pattern with non-ASCII characters is lowercased in
+//!   Rust and compared with `palisade_lower(text)` (Rust's Unicode lowercase), as
+//!   `Query::matches` does.
+//! - full text: `raw LIKE '%…%'`, a scan of the day tables in range. An FTS5 trigram index was
+//!   not adopted: it is an extra index of every byte of `raw` on the write path, and ingest
+//!   throughput is the binding constraint on two cores (measured in the notes without it).
+//! - reads use `mmap_size` = 2 GiB: a table scan then reads pages in place instead of copying
+//!   each one (3× faster column scans, measured); the mapped pages are the OS page cache and
+//!   count in RSS while resident.
+//!
+//! # Ingest
+//!
+//! 16 KiB pages (a 1.5 KB event fits several to a page; 8% faster than 4 KiB, measured), one
+//! index (`time`), statements prepared once per day table, and a separate checkpointer thread
+//! (WAL → database every 250 ms on its own connection) so the writer thread only writes.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, params};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use super::sql::{self, Col, Leaves, Param, Pattern, SELECT_COLUMNS};
+use super::{
+    COUNT_CAP, Cursor, DAY, EventStoreError, Hit, Order, Partition, Result, RetentionReport, Row,
+    Search, SearchResult, day_of, partition_name,
+};
+use crate::event::{Event, Nanos};
+use crate::query::Query;
+
+/// Batches waiting for the writer.
+pub const QUEUE: usize = 64;
+/// Events the writer commits in one transaction at most (several batches, when queued).
+pub const GROUP_EVENTS: usize = 50_000;
+/// Read connections.
+pub const READERS: usize = 4;
+/// The longest one search or histogram may read.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the checkpointer runs.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// WAL pages after which the writer checkpoints itself (SQLite's `wal_autocheckpoint`).
+const WRITER_CHECKPOINT_PAGES: u32 = 4_096;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const STATEMENT_CACHE: usize = 256;
+/// Schema versions this binary knows (migrations are in [`MIGRATIONS`]).
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "event partitions",
+    "CREATE TABLE event_partitions (
+         day      INTEGER PRIMARY KEY,
+         name     TEXT    NOT NULL,
+         events   INTEGER NOT NULL DEFAULT 0,
+         bytes    INTEGER NOT NULL DEFAULT 0,
+         min_time INTEGER,
+         max_time INTEGER
+     );",
+)];
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    /// WAL + `synchronous = NORMAL`: durable across process crashes; the last commits may be
+    /// lost on power loss.
+    Normal,
+    /// WAL + `synchronous = FULL`: the WAL is fsynced at every commit.
+    Full,
+}
+
+impl From<rusqlite::Error> for EventStoreError {
+    fn from(e: rusqlite::Error) -> EventStoreError {
+        EventStoreError::Backend(format!("sqlite: {e}"))
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut Writer) + Send>;
+
+enum Msg {
+    Append(Vec<Row>, oneshot::Sender<Result<()>>),
+    Run(Job),
+}
+
+/// The SQLite event store. Cheap to clone.
+#[derive(Clone)]
+pub struct SqliteEvents {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    tx: mpsc::Sender<Msg>,
+    /// Dropped with the store: stops the checkpointer.
+    _checkpointer: std::sync::mpsc::Sender<()>,
+    readers: StdMutex<Vec<Connection>>,
+    reader_slots: Semaphore,
+}
+
+/// The writer thread's connection and what it knows.
+pub(crate) struct Writer {
+    conn: Connection,
+    /// Days whose table exists.
+    days: HashSet<i64>,
+}
+
+fn open_conn(path: &Path, write: bool) -> Result<Connection> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if write {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+fn prepare_dir(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(dir).map_err(|e| {
+            EventStoreError::Backend(format!("cannot create {}: {e}", dir.display()))
+        })?;
+    }
+    Ok(())
+}
+
+fn open_writer(path: &Path, sync: Synchronous) -> Result<Writer> {
+    prepare_dir(path)?;
+    let conn = open_conn(path, true)?;
+    // Only takes effect on a new database (before the first table).
+    conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; PRAGMA page_size = 16384;")?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(EventStoreError::Backend(format!(
+            "sqlite: {} could not be put in WAL mode (journal mode is {mode})",
+            path.display()
+        )));
+    }
+    let sync = match sync {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = {sync}; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;
+         PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES};"
+    ))?;
+    migrate(&conn)?;
+    let mut days = HashSet::new();
+    {
+        let mut stmt = conn.prepare("SELECT day FROM event_partitions")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            days.insert(r.get::<_, i64>(0)?);
+        }
+    }
+    Ok(Writer { conn, days })
+}
+
+fn migrate(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "BEGIN IMMEDIATE;
+         CREATE TABLE IF NOT EXISTS event_schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             name       TEXT    NOT NULL,
+             applied_at INTEGER NOT NULL
+         );",
+    )?;
+    let run = || -> Result<()> {
+        let found: i64 = conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM event_schema_migrations",
+            [],
+            |r| r.get(0),
+        )?;
+        let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+        if found > known {
+            return Err(EventStoreError::SchemaTooNew { found, known });
+        }
+        for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+            conn.execute_batch(sql).map_err(|e| {
+                EventStoreError::Backend(format!("migration {version} ({name}): {e}"))
+            })?;
+            conn.execute(
+                "INSERT INTO event_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                params![version, name, now_millis()],
+            )?;
+        }
+        Ok(())
+    };
+    match run() {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn table_ddl(name: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {name} (
+             id          INTEGER PRIMARY KEY,
+             \"time\"    INTEGER NOT NULL,
+             received    INTEGER NOT NULL,
+             source      TEXT    NOT NULL,
+             kind        TEXT    NOT NULL,
+             host        TEXT,
+             \"user\"    TEXT,
+             action      TEXT,
+             object      TEXT,
+             outcome     TEXT,
+             source_ip   TEXT,
+             raw         TEXT    NOT NULL,
+             fields      TEXT    NOT NULL,
+             parse_error TEXT,
+             truncated   INTEGER NOT NULL
+         );
+         CREATE INDEX IF NOT EXISTS {name}_time ON {name} (\"time\");
+         CREATE INDEX IF NOT EXISTS {name}_user ON {name} (\"user\" COLLATE NOCASE, \"time\");
+         CREATE INDEX IF NOT EXISTS {name}_host ON {name} (host COLLATE NOCASE, \"time\");
+         CREATE INDEX IF NOT EXISTS {name}_source_ip ON {name} (source_ip COLLATE NOCASE, \"time\");"
+    )
+}
+
+impl Writer {
+    /// Writes the events in the current transaction.
+    fn insert(&mut self, events: &[Row]) -> Result<()> {
+        // (day → events, bytes, min, max)
+        let mut touched: std::collections::BTreeMap<i64, (i64, i64, i64, i64)> = Default::default();
+        for e in events {
+            let day = day_of(e.time);
+            let t = touched.entry(day).or_insert((0, 0, e.time, e.time));
+            t.0 += 1;
+            t.1 += e.bytes();
+            t.2 = t.2.min(e.time);
+            t.3 = t.3.max(e.time);
+        }
+        for day in touched.keys() {
+            if !self.days.contains(day) {
+                let name = partition_name(*day);
+                self.conn.execute_batch(&table_ddl(&name))?;
+                self.conn.execute(
+                    "INSERT INTO event_partitions (day, name) VALUES (?, ?) ON CONFLICT (day) DO NOTHING",
+                    params![day, name],
+                )?;
+                self.days.insert(*day);
+            }
+        }
+        // Batches are mostly one day: the statement changes only when the day does.
+        let mut i = 0;
+        while i < events.len() {
+            let day = day_of(events[i].time);
+            let name = partition_name(day);
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "INSERT INTO {name} (\"time\", received, source, kind, host, \"user\", action, object, outcome, source_ip, raw, fields, parse_error, truncated)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ))?;
+            while let Some(e) = events.get(i).filter(|e| day_of(e.time) == day) {
+                stmt.execute(params![
+                    e.time,
+                    e.received,
+                    e.source,
+                    e.kind,
+                    e.host,
+                    e.user,
+                    e.action,
+                    e.object,
+                    e.outcome,
+                    e.source_ip,
+                    e.raw,
+                    e.fields,
+                    e.parse_error,
+                    e.truncated,
+                ])?;
+                i += 1;
+            }
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE event_partitions SET events = events + ?, bytes = bytes + ?,
+                 min_time = MIN(COALESCE(min_time, ?3), ?3), max_time = MAX(COALESCE(max_time, ?4), ?4)
+             WHERE day = ?5",
+        )?;
+        for (day, (n, bytes, min, max)) in touched {
+            stmt.execute(params![n, bytes, min, max, day])?;
+        }
+        Ok(())
+    }
+
+    /// Writes the groups in one transaction.
+    fn commit(&mut self, groups: &[&[Row]]) -> Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let mut r = Ok(());
+        for g in groups {
+            r = self.insert(g);
+            if r.is_err() {
+                break;
+            }
+        }
+        match r {
+            Ok(()) => match self.conn.execute_batch("COMMIT") {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    self.forget_days();
+                    Err(e.into())
+                }
+            },
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.forget_days();
+                Err(e)
+            }
+        }
+    }
+
+    /// After a rollback the tables created in it are gone: reread what exists.
+    fn forget_days(&mut self) {
+        self.days.clear();
+        if let Ok(mut stmt) = self.conn.prepare("SELECT day FROM event_partitions")
+            && let Ok(days) = stmt
+                .query_map([], |r| r.get::<_, i64>(0))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<i64>>>())
+        {
+            self.days.extend(days);
+        }
+    }
+
+    fn retain(&mut self, cutoff: Option<Nanos>, max_bytes: Option<u64>) -> Result<RetentionReport> {
+        let mut report = RetentionReport::default();
+        let parts: Vec<(i64, String, i64, i64)> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT day, name, events, bytes FROM event_partitions ORDER BY day")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let mut total_bytes: i64 = parts.iter().map(|p| p.3).sum();
+        let newest = parts.last().map(|p| p.0);
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let r = (|| -> Result<()> {
+            for (day, name, events, bytes) in &parts {
+                let day_end = (*day + 1).saturating_mul(super::DAY);
+                let too_old = cutoff.is_some_and(|c| day_end <= c);
+                let too_big = max_bytes
+                    .is_some_and(|m| total_bytes > i64::try_from(m).unwrap_or(i64::MAX))
+                    && Some(*day) != newest;
+                if too_old || too_big {
+                    self.conn
+                        .execute_batch(&format!("DROP TABLE IF EXISTS {name}"))?;
+                    self.conn
+                        .execute("DELETE FROM event_partitions WHERE day = ?", [day])?;
+                    self.days.remove(day);
+                    report.partitions_dropped += 1;
+                    report.events_deleted += *events as u64;
+                    total_bytes -= bytes;
+                } else if let Some(c) = cutoff
+                    && day.saturating_mul(super::DAY) < c
+                {
+                    // The day straddles the cut-off: trim it.
+                    let (n, b): (i64, i64) = self.conn.query_row(
+                        &format!(
+                            "SELECT count(*), COALESCE(SUM(length(CAST(raw AS BLOB)) + length(CAST(fields AS BLOB))), 0) FROM {name} WHERE \"time\" < ?"
+                        ),
+                        [c],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?;
+                    if n > 0 {
+                        self.conn
+                            .execute(&format!("DELETE FROM {name} WHERE \"time\" < ?"), [c])?;
+                        self.conn.execute(
+                            "UPDATE event_partitions SET events = events - ?, bytes = MAX(bytes - ?, 0), min_time = ? WHERE day = ?",
+                            params![n, b, c, day],
+                        )?;
+                        report.events_deleted += n as u64;
+                        total_bytes -= b;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        match r {
+            Ok(()) => self.conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.forget_days();
+                return Err(e);
+            }
+        }
+        if report.partitions_dropped > 0 || report.events_deleted > 0 {
+            let _ = self.conn.execute_batch("PRAGMA incremental_vacuum");
+        }
+        Ok(report)
+    }
+}
+
+/// Copies committed WAL frames into the database file every [`CHECKPOINT_EVERY`], on its own
+/// connection and thread, so that the writer does not (it only finishes a checkpoint, cheaply,
+/// when the WAL passes [`WRITER_CHECKPOINT_PAGES`], which lets the WAL restart from its
+/// beginning). Stops when the store is dropped.
+fn checkpointer(path: &Path, stop: std::sync::mpsc::Receiver<()>) {
+    let Ok(conn) = open_conn(path, false) else {
+        return;
+    };
+    loop {
+        match stop.recv_timeout(CHECKPOINT_EVERY) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+            _ => return,
+        }
+    }
+}
+
+fn writer_loop(mut w: Writer, mut rx: mpsc::Receiver<Msg>) {
+    let mut pending: Option<Msg> = None;
+    loop {
+        let msg = match pending.take() {
+            Some(m) => m,
+            None => match rx.blocking_recv() {
+                Some(m) => m,
+                None => break,
+            },
+        };
+        match msg {
+            Msg::Run(job) => job(&mut w),
+            Msg::Append(events, reply) => {
+                let mut group = vec![(events, reply)];
+                let mut n = group[0].0.len();
+                while n < GROUP_EVENTS {
+                    match rx.try_recv() {
+                        Ok(Msg::Append(e, r)) => {
+                            n += e.len();
+                            group.push((e, r));
+                        }
+                        Ok(other) => {
+                            pending = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let slices: Vec<&[Row]> = group.iter().map(|g| g.0.as_slice()).collect();
+                match w.commit(&slices) {
+                    Ok(()) => {
+                        for (_, reply) in group {
+                            let _ = reply.send(Ok(()));
+                        }
+                    }
+                    Err(e) if group.len() == 1 => {
+                        for (_, reply) in group {
+                            let _ = reply.send(Err(EventStoreError::Backend(e.to_string())));
+                        }
+                    }
+                    Err(_) => {
+                        // One batch spoiled the group: commit each on its own.
+                        for (events, reply) in group {
+                            let _ = reply.send(w.commit(&[&events]));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let _ = w.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+}
+
+impl SqliteEvents {
+    /// Opens (creating when missing) the database file and starts its writer thread.
+    pub async fn open(path: &Path, sync: Synchronous) -> Result<SqliteEvents> {
+        let p = path.to_path_buf();
+        let writer = tokio::task::spawn_blocking(move || open_writer(&p, sync))
+            .await
+            .map_err(|e| EventStoreError::Backend(format!("sqlite open: {e}")))??;
+        let (tx, rx) = mpsc::channel(QUEUE);
+        std::thread::Builder::new()
+            .name("palisade-events-writer".into())
+            .spawn(move || writer_loop(writer, rx))
+            .map_err(|e| EventStoreError::Backend(format!("cannot start the writer: {e}")))?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let p = path.to_path_buf();
+        std::thread::Builder::new()
+            .name("palisade-events-checkpoint".into())
+            .spawn(move || checkpointer(&p, stopped))
+            .map_err(|e| EventStoreError::Backend(format!("cannot start the checkpointer: {e}")))?;
+        Ok(SqliteEvents {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                tx,
+                _checkpointer: stop,
+                readers: StdMutex::new(Vec::new()),
+                reader_slots: Semaphore::new(READERS),
+            }),
+        })
+    }
+
+    pub(crate) async fn append(&self, events: Vec<Row>) -> Result<()> {
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .tx
+            .send(Msg::Append(events, reply))
+            .await
+            .map_err(|_| EventStoreError::Closed)?;
+        rx.await.map_err(|_| EventStoreError::Closed)?
+    }
+
+    /// Runs `f` on the writer thread.
+    async fn on_writer<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Writer) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (reply, rx) = oneshot::channel();
+        let job: Job = Box::new(move |w| {
+            let _ = reply.send(f(w));
+        });
+        self.inner
+            .tx
+            .send(Msg::Run(job))
+            .await
+            .map_err(|_| EventStoreError::Closed)?;
+        rx.await.map_err(|_| EventStoreError::Closed)?
+    }
+
+    /// Runs `f` with a read connection on the blocking pool.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let _permit = self
+            .inner
+            .reader_slots
+            .acquire()
+            .await
+            .map_err(|_| EventStoreError::Closed)?;
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = inner.readers.lock().ok().and_then(|mut v| v.pop());
+            let mut conn = match conn {
+                Some(c) => c,
+                None => {
+                    let c = open_conn(&inner.path, false)?;
+                    register_functions(&c)?;
+                    c.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -32768; PRAGMA mmap_size = 2147418112;")?;
+                    c
+                }
+            };
+            conn.execute_batch("BEGIN")?;
+            // A read that runs past READ_TIMEOUT is interrupted (SQLite checks every few
+            // thousand instructions), so one search cannot hold a connection for minutes.
+            let deadline = std::time::Instant::now() + READ_TIMEOUT;
+            conn.progress_handler(10_000, Some(move || std::time::Instant::now() > deadline))?;
+            let mut r = f(&conn);
+            // A connection whose handler could not be removed is not reused.
+            let cleared = conn.progress_handler(0, None::<fn() -> bool>).is_ok();
+            if r.is_err() && std::time::Instant::now() > deadline {
+                r = Err(EventStoreError::Backend(format!(
+                    "the search ran over {} s and was stopped; narrow the time range or the search",
+                    READ_TIMEOUT.as_secs()
+                )));
+            }
+            let end = conn.execute_batch("COMMIT");
+            if end.is_ok()
+                && cleared
+                && let Ok(mut v) = inner.readers.lock()
+            {
+                v.push(conn);
+            }
+            r
+        })
+        .await
+        .map_err(|e| EventStoreError::Backend(format!("sqlite read task: {e}")))?
+    }
+
+    pub(crate) async fn search(&self, s: &Search<'_>) -> Result<SearchResult> {
+        let (cond, params) = where_clause(s.query)?;
+        let (from, to, limit, offset, cursor, order, count) =
+            (s.from, s.to, s.limit, s.offset, s.cursor, s.order, s.count);
+        self.read(move |conn| {
+            let days = days_in(conn, from, to, order)?;
+            let need = offset + limit as u64 + 1;
+            // Rows seen so far; only those past the offset are decoded and kept, so memory is
+            // bounded by the page, not by the offset.
+            let mut seen: u64 = 0;
+            let mut rows: Vec<Hit> = Vec::with_capacity(limit.min(1000) as usize);
+            let (dir, cmp) = match order {
+                Order::Asc => ("ASC", ">"),
+                Order::Desc => ("DESC", "<"),
+            };
+            for (_, name) in &days {
+                if seen >= need {
+                    break;
+                }
+                // The query's parameters come first (?1…?k), ours after.
+                let mut p: Vec<Param> = params.clone();
+                let mut arg = |v: i64| {
+                    p.push(Param::Int(v));
+                    format!("?{}", p.len())
+                };
+                let (f, t) = (arg(from), arg(to));
+                let mut sql = format!(
+                    "SELECT {SELECT_COLUMNS} FROM {name} WHERE \"time\" >= {f} AND \"time\" < {t}"
+                );
+                if let Some(c) = cursor {
+                    let (ct, cs) = (arg(c.time), arg(c.seq));
+                    sql.push_str(&format!(" AND (\"time\", id) {cmp} ({ct}, {cs})"));
+                }
+                let l = arg((need - seen) as i64);
+                sql.push_str(&format!(
+                    " AND {cond} ORDER BY \"time\" {dir}, id {dir} LIMIT {l}"
+                ));
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let mut q = stmt.query(rusqlite::params_from_iter(p.iter()))?;
+                while let Some(r) = q.next()? {
+                    if seen >= offset && seen < offset + limit as u64 {
+                        rows.push(hit(r)?);
+                    }
+                    seen += 1;
+                }
+            }
+            let more = seen >= need;
+            // Without a cursor, a page pass that found fewer than it looked for saw every
+            // match: that is the count, and the second pass is not needed.
+            let counted = (cursor.is_none() && !more).then_some(seen);
+            let events = rows;
+            let next = if more {
+                events.last().map(|h| Cursor {
+                    time: h.event.time,
+                    seq: h.seq,
+                })
+            } else {
+                None
+            };
+            let (mut total, mut exact) = (0u64, false);
+            if let (true, Some(n)) = (count, counted) {
+                (total, exact) = (n.min(COUNT_CAP), n <= COUNT_CAP);
+            } else if count {
+                exact = true;
+                for (_, name) in &days {
+                    let room = COUNT_CAP + 1 - total;
+                    let k = params.len();
+                    let sql = format!(
+                        "SELECT count(*) FROM (SELECT 1 FROM {name} WHERE \"time\" >= ?{} AND \"time\" < ?{} AND {cond} LIMIT ?{})",
+                        k + 1,
+                        k + 2,
+                        k + 3
+                    );
+                    let mut p: Vec<Param> = params.clone();
+                    p.extend([Param::Int(from), Param::Int(to), Param::Int(room as i64)]);
+                    let n: i64 = conn.prepare_cached(&sql)?.query_row(
+                        rusqlite::params_from_iter(p.iter()),
+                        |r| r.get(0),
+                    )?;
+                    total += n as u64;
+                    if total > COUNT_CAP {
+                        total = COUNT_CAP;
+                        exact = false;
+                        break;
+                    }
+                }
+            }
+            Ok(SearchResult {
+                events,
+                total,
+                total_exact: exact,
+                next,
+                took: Duration::ZERO,
+            })
+        })
+        .await
+    }
+
+    pub(crate) async fn histogram(
+        &self,
+        query: &Query,
+        from: Nanos,
+        to: Nanos,
+        width: Nanos,
+    ) -> Result<Vec<(i64, u64)>> {
+        let (cond, params) = where_clause(query)?;
+        self.read(move |conn| {
+            let days = days_in(conn, from, to, Order::Asc)?;
+            let mut out = Vec::new();
+            for (day, name) in &days {
+                // Buckets are counted from the last bucket start at or before the day's start
+                // (`base`, the `first` bucket), so that `time - base` stays well inside i64
+                // whatever `from` is; a day inside one bucket is a plain count.
+                let day_start = (*day as i128 * DAY as i128).max(from as i128);
+                let day_last = ((*day as i128 + 1) * DAY as i128 - 1).min(to as i128 - 1);
+                let first = (day_start - from as i128) / width as i128;
+                let last = (day_last - from as i128) / width as i128;
+                let base = (from as i128 + first * width as i128) as i64;
+                let k = params.len();
+                let (sql, mut p) = if first == last {
+                    (
+                        format!(
+                            "SELECT 0, count(*) FROM {name} WHERE \"time\" >= ?{} AND \"time\" < ?{} AND {cond}",
+                            k + 1,
+                            k + 2
+                        ),
+                        vec![Param::Int(from), Param::Int(to)],
+                    )
+                } else {
+                    (
+                        format!(
+                            "SELECT (\"time\" - ?{a}) / ?{b} AS b, count(*) FROM {name}
+                             WHERE \"time\" >= ?{c} AND \"time\" < ?{d} AND {cond} GROUP BY b",
+                            a = k + 1,
+                            b = k + 2,
+                            c = k + 3,
+                            d = k + 4
+                        ),
+                        vec![
+                            Param::Int(base),
+                            Param::Int(width),
+                            Param::Int(from),
+                            Param::Int(to),
+                        ],
+                    )
+                };
+                let mut all = params.clone();
+                all.append(&mut p);
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let mut q = stmt.query(rusqlite::params_from_iter(all.iter()))?;
+                while let Some(r) = q.next()? {
+                    let b: i64 = r.get(0)?;
+                    let n: i64 = r.get(1)?;
+                    if n > 0 {
+                        let index = i64::try_from(first + b as i128).unwrap_or(i64::MAX);
+                        out.push((index, n as u64));
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub(crate) async fn retain(
+        &self,
+        cutoff: Option<Nanos>,
+        max_bytes: Option<u64>,
+    ) -> Result<RetentionReport> {
+        self.on_writer(move |w| w.retain(cutoff, max_bytes)).await
+    }
+
+    pub(crate) async fn partitions(&self) -> Result<Vec<Partition>> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare("SELECT day, name, events, bytes FROM event_partitions ORDER BY day")?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(Partition {
+                        day: r.get(0)?,
+                        name: r.get(1)?,
+                        events: r.get::<_, i64>(2)?.max(0) as u64,
+                        bytes: r.get::<_, i64>(3)?.max(0) as u64,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    pub(crate) async fn ping(&self) -> Result<()> {
+        self.read(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+impl rusqlite::ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Param::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Param::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
+
+/// Day tables overlapping `[from, to)`, in the order asked.
+fn days_in(conn: &Connection, from: Nanos, to: Nanos, order: Order) -> Result<Vec<(i64, String)>> {
+    let dir = match order {
+        Order::Asc => "ASC",
+        Order::Desc => "DESC",
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT day, name FROM event_partitions WHERE day >= ? AND day <= ? ORDER BY day {dir}"
+    ))?;
+    let rows = stmt
+        .query_map(params![day_of(from), day_of(to - 1)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+fn hit(r: &rusqlite::Row<'_>) -> Result<Hit> {
+    let fields: String = r.get(12)?;
+    Ok(Hit {
+        seq: r.get(0)?,
+        event: Event {
+            time: r.get(1)?,
+            received: r.get(2)?,
+            source: r.get(3)?,
+            kind: r.get(4)?,
+            host: r.get(5)?,
+            user: r.get(6)?,
+            action: r.get(7)?,
+            object: r.get(8)?,
+            outcome: r.get(9)?,
+            source_ip: r.get(10)?,
+            raw: r.get(11)?,
+            fields: serde_json::from_str(&fields)
+                .unwrap_or_else(|_| serde_json::Value::Object(Default::default())),
+            parse_error: r.get(13)?,
+            truncated: r.get(14)?,
+        },
+    })
+}
+
+/// SQLite's spelling of the leaves.
+struct Lite {
+    params: Vec<Param>,
+}
+
+/// A SQLite JSON path selecting one key; `None` when the key cannot be written as one.
+fn key_path(key: &str) -> Option<String> {
+    if key.contains('"') {
+        None
+    } else {
+        Some(format!("$.\"{key}\""))
+    }
+}
+
+/// `text LIKE pattern`, folding Unicode case first when the pattern needs it.
+fn like(text: &str, p: &str, unicode: bool) -> String {
+    if unicode {
+        format!("({LOWER}({text}) LIKE {p} ESCAPE '\\')")
+    } else {
+        format!("({text} LIKE {p} ESCAPE '\\')")
+    }
+}
+
+impl Lite {
+    /// `json_each(…) j1, json_each(…) j2, …` over the keys (arrays searched through at every
+    /// step); the last alias is `j{n}`. `None` when a key cannot be expressed.
+    fn walk(&mut self, keys: &[String]) -> Option<String> {
+        let mut from = Vec::with_capacity(keys.len());
+        for (i, key) in keys.iter().enumerate() {
+            let path = key_path(key)?;
+            let p = self.bind(Param::Text(path));
+            let src = if i == 0 {
+                "fields".to_string()
+            } else {
+                format!("j{i}.value")
+            };
+            let guard = if i == 0 {
+                String::new()
+            } else {
+                format!("WHEN j{i}.type <> 'object' THEN NULL ")
+            };
+            from.push(format!(
+                "json_each(CASE {guard}WHEN json_type({src}, {p}) = 'array' THEN {src} -> {p} ELSE '[' || ({src} -> {p}) || ']' END) j{}",
+                i + 1
+            ));
+        }
+        Some(from.join(", "))
+    }
+}
+
+/// A character JSON text escapes (so a string holding one is not in the text as it is).
+fn json_escaped(c: char) -> bool {
+    c == '"' || c == '\\' || (c as u32) < 0x20
+}
+
+impl Lite {
+    /// `instr(fields, '"key"') > 0 AND …` for each key: a cheap test that rules out most
+    /// events without the path before SQLite parses their JSON. Keys that JSON would escape
+    /// are left out (the test would be wrong for them).
+    fn key_prefilter(&mut self, keys: &[String]) -> String {
+        let mut out = String::new();
+        for k in keys {
+            if k.chars().any(json_escaped) {
+                continue;
+            }
+            let p = self.bind(Param::Text(format!("\"{k}\"")));
+            out.push_str(&format!("instr(fields, {p}) > 0 AND "));
+        }
+        out
+    }
+}
+
+impl Leaves for Lite {
+    fn bind(&mut self, p: Param) -> String {
+        self.params.push(p);
+        format!("?{}", self.params.len())
+    }
+    fn column_like(&mut self, column: Col, pattern: Pattern) -> String {
+        // An exact ASCII value on an indexed column: equality, which the (column, time) index
+        // serves (in time order, so a page needs no sort and a rare value no scan).
+        if let (Col::Text(c), Some(exact), false) = (column, &pattern.exact, pattern.unicode)
+            && INDEXED.contains(&c)
+        {
+            let p = self.bind(Param::Text(exact.clone()));
+            return format!("({c} IS NOT NULL AND {c} = {p} COLLATE NOCASE)");
+        }
+        let p = self.bind(Param::Text(pattern.like));
+        let text = match column {
+            Col::Text(c) => c.to_string(),
+            Col::Time(c) => format!("{RFC3339}({c})"),
+            Col::Flag(c) => format!("(CASE WHEN {c} THEN 'true' ELSE 'false' END)"),
+        };
+        format!(
+            "({} IS NOT NULL AND {})",
+            column.name(),
+            like(&text, &p, pattern.unicode)
+        )
+    }
+    fn json_like(&mut self, keys: &[String], pattern: &Pattern) -> String {
+        let Some(from) = self.walk(keys) else {
+            return "0".into();
+        };
+        let mut pre = self.key_prefilter(keys);
+        // The value's characters are in the JSON text as they are when JSON needs no escape for
+        // them: the pattern must then match somewhere in it.
+        if !pattern.unicode && !pattern.escaped {
+            let p = self.bind(Param::Text(format!("%{}%", pattern.like)));
+            pre.push_str(&format!("fields LIKE {p} ESCAPE '\\' AND "));
+        }
+        let n = keys.len();
+        let p = self.bind(Param::Text(pattern.like.clone()));
+        let text = format!(
+            "(CASE j{n}.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'text' THEN j{n}.value WHEN 'integer' THEN j{n}.value WHEN 'real' THEN j{n}.value END)"
+        );
+        format!(
+            "({pre}EXISTS (SELECT 1 FROM {from} WHERE {}))",
+            like(&text, &p, pattern.unicode)
+        )
+    }
+    fn json_exists(&mut self, keys: &[String]) -> String {
+        let Some(from) = self.walk(keys) else {
+            return "0".into();
+        };
+        let pre = self.key_prefilter(keys);
+        let n = keys.len();
+        format!("({pre}EXISTS (SELECT 1 FROM {from} WHERE j{n}.type <> 'null'))")
+    }
+    fn text(&mut self, pattern: Pattern) -> String {
+        let p = self.bind(Param::Text(pattern.like));
+        like("raw", &p, pattern.unicode)
+    }
+    fn truth(&self) -> &'static str {
+        "1"
+    }
+    fn falsity(&self) -> &'static str {
+        "0"
+    }
+}
+
+/// Columns with a `(column COLLATE NOCASE, time)` index in every day table.
+const INDEXED: [&str; 3] = ["\"user\"", "host", "source_ip"];
+
+/// SQL functions the translation uses, registered on every read connection.
+const RFC3339: &str = "palisade_rfc3339";
+const LOWER: &str = "palisade_lower";
+
+fn register_functions(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function(RFC3339, 1, flags, |ctx| {
+        Ok(ctx
+            .get::<Option<i64>>(0)?
+            .map(crate::parse::time::format_rfc3339))
+    })?;
+    conn.create_scalar_function(LOWER, 1, flags, |ctx| {
+        let v = ctx.get_raw(0);
+        Ok(match v {
+            rusqlite::types::ValueRef::Text(t) => Some(String::from_utf8_lossy(t).to_lowercase()),
+            rusqlite::types::ValueRef::Null => None,
+            rusqlite::types::ValueRef::Integer(i) => Some(i.to_string()),
+            rusqlite::types::ValueRef::Real(r) => Some(r.to_string()),
+            rusqlite::types::ValueRef::Blob(b) => Some(String::from_utf8_lossy(b).to_lowercase()),
+        })
+    })?;
+    Ok(())
+}
+
+/// The WHERE expression and its parameters, numbered `?1…?k`: callers bind theirs after.
+fn where_clause(q: &Query) -> Result<(String, Vec<Param>)> {
+    let mut l = Lite { params: Vec::new() };
+    let cond = sql::translate(q, &mut l, 0).map_err(EventStoreError::Invalid)?;
+    Ok((cond, l.params))
+}

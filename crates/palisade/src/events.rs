@@ -1,0 +1,390 @@
+//! `palisade ingest` and `palisade events search`: security events into and out of the event
+//! store (`palisade_siem`).
+
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
+
+use palisade_siem::Event;
+use palisade_siem::event::Nanos;
+use palisade_siem::parse::{self, Kind, ParseOptions, time};
+use palisade_siem::store::{self, EventStore, Search};
+
+use crate::cli::{EventKindArg, EventStoreArgs, EventsFormatArg, EventsSearchArgs, IngestArgs};
+use crate::{Ctx, UserError};
+
+/// Events appended per transaction.
+const BATCH: usize = 1000;
+/// Parse errors shown per file before the rest are only counted.
+const ERRORS_SHOWN: usize = 5;
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn now_nanos() -> Nanos {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, UserError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| UserError(format!("cannot start the async runtime: {e}")))
+}
+
+/// The store's location: `--store`, else `DIR/events.db` for `--data-dir DIR`, else where
+/// `palisade serve` keeps events with the same settings (its PostgreSQL database when it has
+/// one, else `DATA_DIR/events.db`).
+fn store_location(ctx: &Ctx, args: &EventStoreArgs) -> Result<String, UserError> {
+    if let Some(store) = &args.store {
+        return Ok(store.clone());
+    }
+    if let Some(dir) = &args.data_dir {
+        return Ok(dir.join("events.db").to_string_lossy().into_owned());
+    }
+    let file = crate::serve::settings_file(ctx)?;
+    let flags = palisade_server::platform::config::Overrides {
+        listen: None,
+        data_dir: None,
+        database: None,
+        tls_cert: None,
+        tls_key: None,
+    };
+    let settings =
+        palisade_server::platform::Settings::resolve(file, flags, crate::serve::default_data_dir())
+            .map_err(|e| UserError(e.to_string()))?;
+    Ok(palisade_server::platform::event_store_location(&settings))
+}
+
+async fn open_store(location: &str) -> Result<EventStore, UserError> {
+    store::open(location).await.map_err(|e| {
+        UserError(format!(
+            "cannot open the event store {}: {e}",
+            redact(location)
+        ))
+    })
+}
+
+/// A store location fit to print: a URL's password hidden.
+fn redact(location: &str) -> String {
+    match (location.find("://"), location.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &location[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => {
+                    format!("{}{user}:***{}", &location[..scheme + 3], &location[at..])
+                }
+                None => location.to_owned(),
+            }
+        }
+        _ => location.to_owned(),
+    }
+}
+
+fn kind_of(arg: EventKindArg) -> Option<Kind> {
+    match arg {
+        EventKindArg::Auto => None,
+        EventKindArg::K8sAudit => Some(Kind::K8sAudit),
+        EventKindArg::Cloudtrail => Some(Kind::CloudTrail),
+        EventKindArg::Falco => Some(Kind::Falco),
+        EventKindArg::Json => Some(Kind::Json),
+        EventKindArg::Syslog => Some(Kind::Syslog),
+    }
+}
+
+/// Reads a file whole, refusing one over `limit` bytes.
+/// `-` is standard input.
+fn read_limited(path: &Path, limit: usize) -> Result<Vec<u8>, String> {
+    let reader: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?)
+    };
+    let mut data = Vec::new();
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if data.len() > limit {
+        return Err(format!(
+            "it is larger than {} MiB; split it into smaller files",
+            limit >> 20
+        ));
+    }
+    Ok(data)
+}
+
+pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
+    let forced = kind_of(args.kind);
+    let store = if args.dry_run {
+        None
+    } else {
+        let location = store_location(ctx, &args.store)?;
+        Some((runtime()?, location))
+    };
+    let store = match &store {
+        Some((rt, location)) => Some((rt, rt.block_on(open_store(location))?)),
+        None => None,
+    };
+    let mut failed = false;
+    let mut stored_total = 0u64;
+    let mut out = String::new();
+    for path in &args.files {
+        let name = if path == Path::new("-") {
+            "standard input".to_owned()
+        } else {
+            path.display().to_string()
+        };
+        let defaults = ParseOptions::new(String::new(), now_nanos());
+        let data = match read_limited(path, defaults.max_input_bytes) {
+            Ok(data) => data,
+            Err(e) => {
+                eprintln!("error: {name}: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        let kind = forced.unwrap_or_else(|| parse::detect(&data));
+        let source = args
+            .source
+            .clone()
+            .unwrap_or_else(|| kind.as_str().replace('_', "-"));
+        let opts = ParseOptions { source, ..defaults };
+        let events = parse::parse(kind, &data, &opts);
+        drop(data);
+        let errors: Vec<&Event> = events.iter().filter(|e| e.parse_error.is_some()).collect();
+        for e in errors.iter().take(ERRORS_SHOWN) {
+            eprintln!(
+                "error: {name}: {}",
+                e.parse_error.as_deref().unwrap_or_default()
+            );
+        }
+        if errors.len() > ERRORS_SHOWN {
+            eprintln!(
+                "error: {name}: … and {} more events that could not be parsed",
+                errors.len() - ERRORS_SHOWN
+            );
+        }
+        if !errors.is_empty() {
+            failed = true;
+        }
+        let truncated = events.iter().filter(|e| e.truncated).count();
+        match &store {
+            None => {
+                for e in &events {
+                    out.push_str(&serde_json::to_string(e).map_err(|e| e.to_string())?);
+                    out.push('\n');
+                }
+                if !out.is_empty() {
+                    crate::print_out(&out)?;
+                    out.clear();
+                }
+            }
+            Some((rt, store)) => {
+                let mut stored = 0u64;
+                for batch in events.chunks(BATCH) {
+                    let receipt = rt.block_on(store.append(batch)).map_err(|e| {
+                        UserError(format!(
+                            "{name}: storing events failed after {stored} of {}: {e}",
+                            events.len()
+                        ))
+                    })?;
+                    stored += receipt.accepted;
+                    for r in &receipt.rejected {
+                        eprintln!(
+                            "error: {name}: event {} refused by the store: {}",
+                            stored as usize + r.index + 1,
+                            r.reason
+                        );
+                        failed = true;
+                    }
+                }
+                stored_total += stored;
+            }
+        }
+        if !ctx.quiet {
+            let mut note = format!("{name}: {} ({kind})", plural(events.len(), "event"));
+            if !errors.is_empty() {
+                note.push_str(&format!(", {} with parse errors", errors.len()));
+            }
+            if truncated > 0 {
+                note.push_str(&format!(", {truncated} truncated"));
+            }
+            eprintln!("palisade ingest: {note}");
+        }
+    }
+    if store.is_some() && !ctx.quiet {
+        eprintln!(
+            "palisade ingest: stored {}",
+            plural(stored_total as usize, "event")
+        );
+    }
+    if failed {
+        if !ctx.quiet {
+            eprintln!(
+                "palisade ingest: some input could not be read or parsed (see above). What could not be parsed is stored with parse_error set (search `parse_error:*`); fix those files and ingest only them again."
+            );
+        }
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses a `--from`/`--to` time: RFC 3339, a date, `now`, or an age (`15m`, `24h`, `7d`).
+fn parse_time(flag: &str, s: &str, now: Nanos) -> Result<Nanos, UserError> {
+    time::parse_time_spec(s, now).ok_or_else(|| {
+        UserError(format!(
+            "{flag} {:?} is not a time: use RFC 3339 (2024-05-01T12:00:00Z), a date (2024-05-01), `now`, or an age such as 15m, 24h, 7d",
+            s.trim()
+        ))
+    })
+}
+
+fn query_error(e: &palisade_siem::QueryError, text: &str) -> UserError {
+    let caret = if text.chars().count() <= 200 {
+        format!("\n  {text}\n  {}^", " ".repeat(e.column.saturating_sub(1)))
+    } else {
+        String::new()
+    };
+    UserError(format!(
+        "the search does not parse, at character {}: {}{caret}",
+        e.column, e.message
+    ))
+}
+
+pub fn search(ctx: &Ctx, args: EventsSearchArgs) -> Result<ExitCode, UserError> {
+    let text = args.query.join(" ");
+    let query = palisade_siem::query::parse(&text).map_err(|e| query_error(&e, &text))?;
+    let now = now_nanos();
+    let from = match &args.from {
+        Some(s) => parse_time("--from", s, now)?,
+        None => i64::MIN,
+    };
+    let to = match &args.to {
+        Some(s) => parse_time("--to", s, now)?,
+        None => i64::MAX,
+    };
+    if from >= to {
+        return Err(UserError(
+            "--from must be before --to: the time range is empty".into(),
+        ));
+    }
+    let location = store_location(ctx, &args.store)?;
+    let rt = runtime()?;
+    let result = rt.block_on(async {
+        let store = open_store(&location).await?;
+        let mut search = Search::new(&query, from, to);
+        search.limit = args.limit;
+        store
+            .search(&search)
+            .await
+            .map_err(|e| UserError(format!("the search failed: {e}")))
+    })?;
+    let mut out = String::new();
+    match args.format {
+        EventsFormatArg::Json => {
+            for hit in &result.events {
+                out.push_str(&serde_json::to_string(&hit.event).map_err(|e| e.to_string())?);
+                out.push('\n');
+            }
+        }
+        EventsFormatArg::Table => out = table(&result.events),
+    }
+    if !ctx.quiet {
+        let total = if result.total_exact {
+            result.total.to_string()
+        } else {
+            format!("more than {}", result.total)
+        };
+        eprintln!(
+            "palisade events search: {} of {total} matching events ({} ms)",
+            result.events.len(),
+            result.took.as_millis()
+        );
+    }
+    crate::print_out(&out)
+}
+
+fn cell(s: Option<&str>, width: usize) -> String {
+    let s = s.unwrap_or("-");
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if s.chars().count() > width {
+        let mut cut: String = s.chars().take(width.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    } else {
+        s
+    }
+}
+
+fn table(hits: &[store::Hit]) -> String {
+    let columns = [
+        ("TIME", 30),
+        ("SOURCE", 12),
+        ("USER", 36),
+        ("ACTION", 36),
+        ("OBJECT", 40),
+        ("OUTCOME", 12),
+    ];
+    let rows: Vec<Vec<String>> = hits
+        .iter()
+        .map(|h| {
+            let e = &h.event;
+            let outcome = if e.parse_error.is_some() {
+                Some("parse-error")
+            } else {
+                e.outcome.as_deref()
+            };
+            let t = time::format_rfc3339(e.time);
+            vec![
+                cell(Some(&t), columns[0].1),
+                cell(Some(&e.source), columns[1].1),
+                cell(e.user.as_deref(), columns[2].1),
+                cell(e.action.as_deref(), columns[3].1),
+                cell(e.object.as_deref(), columns[4].1),
+                cell(outcome, columns[5].1),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([name.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(c);
+            } else {
+                l.push_str(c);
+                l.push_str(&" ".repeat(widths[i] - c.chars().count() + 2));
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(columns.iter().map(|(n, _)| *n).collect());
+    for r in &rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+    out
+}

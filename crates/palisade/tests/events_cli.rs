@@ -1,0 +1,404 @@
+//! `palisade ingest` and `palisade events search` end to end: the Kubernetes audit fixtures of
+//! palisade-siem and the real CloudTrail files of the shared corpus (`$PALISADE_CORPUS` or
+//! `../shared/corpus`; those tests are skipped with a message when it is absent).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixtures() -> PathBuf {
+    workspace().join("crates/palisade-siem/tests/data/k8s-audit")
+}
+
+fn corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("PALISADE_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("../shared/corpus"));
+    if dir.join("cloudtrail").is_dir() {
+        Some(dir.join("cloudtrail"))
+    } else {
+        eprintln!(
+            "skipping: corpus not found at {} (set PALISADE_CORPUS)",
+            dir.display()
+        );
+        None
+    }
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("palisade-events-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(args)
+        .env_remove("PALISADE_EVENTS_STORE")
+        .env_remove("PALISADE_CONFIG")
+        .current_dir(workspace())
+        .output()
+        .expect("binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs a search and returns the events it printed as JSON.
+fn search(data: &str, query: &str) -> Vec<serde_json::Value> {
+    let o = run(&[
+        "events",
+        "search",
+        "--data-dir",
+        data,
+        "-f",
+        "json",
+        "--limit",
+        "1000",
+        "--",
+        query,
+    ]);
+    assert!(o.status.success(), "{query}: {}", stderr(&o));
+    stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn k8s_audit_fixtures_ingest_and_search() {
+    let dir = tempdir("k8s");
+    let data = dir.to_str().unwrap();
+    let f = fixtures();
+    let o = run(&[
+        "ingest",
+        "--data-dir",
+        data,
+        f.join("webhook-batch.json").to_str().unwrap(),
+        f.join("single-event.json").to_str().unwrap(),
+        f.join("log-backend.ndjson").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("webhook-batch.json: 4 events (k8s_audit)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("log-backend.ndjson: 3 events (k8s_audit)"),
+        "{err}"
+    );
+    assert!(err.contains("stored 8 events"), "{err}");
+
+    assert_eq!(search(data, "").len(), 8);
+    assert_eq!(search(data, "kind:k8s_audit source:k8s-audit").len(), 8);
+    let exec = search(data, "verb:create objectRef.subresource:exec");
+    assert_eq!(exec.len(), 1);
+    assert_eq!(exec[0]["user"], "alice@example.com");
+    assert_eq!(exec[0]["object"], "pods/shop/cart-6d9f8b7c4-x2x9q");
+    assert_eq!(
+        search(
+            data,
+            "requestObject.spec.containers.securityContext.privileged:true"
+        )
+        .len(),
+        1
+    );
+    assert_eq!(search(data, "objectRef.resource:secrets").len(), 2);
+    assert_eq!(search(data, "user:system:anonymous").len(), 2);
+    assert_eq!(
+        search(data, "user:system:anonymous outcome:failure").len(),
+        1
+    );
+    assert_eq!(search(data, "NOT outcome:*").len(), 1);
+    assert_eq!(
+        search(data, "requestURI:/api/v1/namespaces/*/secrets*").len(),
+        2
+    );
+    assert_eq!(search(data, "forbidden OR verb:delete").len(), 2);
+    assert_eq!(search(data, "-user.groups:system:authenticated").len(), 2);
+    // Newest first, and the time range cuts.
+    let all = search(data, "");
+    assert_eq!(all[0]["auditID"], serde_json::Value::Null);
+    assert_eq!(all[0]["action"], "get");
+    let o = run(&[
+        "events",
+        "search",
+        "--data-dir",
+        data,
+        "--from",
+        "2024-05-01T12:02:00Z",
+        "--to",
+        "2024-05-01T12:06:00Z",
+        "-f",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 3);
+    // The table.
+    let o = run(&[
+        "events",
+        "search",
+        "--data-dir",
+        data,
+        "--limit",
+        "2",
+        "verb:get",
+    ]);
+    assert!(o.status.success());
+    let table = stdout(&o);
+    assert_eq!(table.lines().count(), 3, "{table}");
+    assert!(table.starts_with("TIME "), "{table}");
+    assert!(table.contains("system:anonymous"), "{table}");
+    assert!(
+        stderr(&o).contains("2 of 2 matching events"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn cloudtrail_corpus_with_the_malformed_file() {
+    let Some(ct) = corpus() else { return };
+    let dir = tempdir("cloudtrail");
+    let data = dir.to_str().unwrap();
+    let files = [
+        "aws.credential-access.secretsmanager-retrieve-secrets.json",
+        "aws.defense-evasion.cloudtrail-delete.json",
+        "aws.execution.ec2-user-data.json",
+        "aws.exfiltration.ec2-share-ebs-snapshot.json",
+    ];
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| ct.join(f).to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["ingest", "--data-dir", data];
+    args.extend(paths.iter().map(String::as_str));
+    let o = run(&args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "aws.execution.ec2-user-data.json: invalid JSON at line 112, column 1: expected `,` or `]`"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("stored 13 events"), "{err}");
+
+    assert_eq!(search(data, "").len(), 13);
+    assert_eq!(search(data, "kind:cloudtrail").len(), 13);
+    assert_eq!(search(data, "parse_error:*").len(), 1);
+    assert_eq!(search(data, "NOT parse_error:*").len(), 12);
+    assert_eq!(search(data, "eventName:GetSecretValue").len(), 10);
+    assert_eq!(
+        search(data, "action:secretsmanager.amazonaws.com:GetSecretValue").len(),
+        10
+    );
+    let delete = search(data, "action:*DeleteTrail");
+    assert_eq!(delete.len(), 1);
+    assert_eq!(delete[0]["source_ip"], "62.167.105.104");
+    assert_eq!(
+        delete[0]["user"],
+        "arn:aws:sts::677301038893:assumed-role/account-admin/christophe.tafanidereeper"
+    );
+    assert_eq!(
+        search(
+            data,
+            "eventName:ModifySnapshotAttribute OR eventName:DeleteTrail"
+        )
+        .len(),
+        2
+    );
+    assert_eq!(
+        search(
+            data,
+            "userIdentity.sessionContext.sessionIssuer.userName:account-admin"
+        )
+        .len(),
+        12
+    );
+    assert_eq!(search(data, "outcome:failure").len(), 0);
+    // The malformed file is kept whole, with the error.
+    let bad = search(data, "parse_error:*");
+    assert!(bad[0]["raw"].as_str().unwrap().contains("StopInstances"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn dry_run_prints_events_and_needs_no_store() {
+    let f = fixtures();
+    let o = run(&[
+        "ingest",
+        "--dry-run",
+        "--source",
+        "prod-audit",
+        f.join("webhook-batch.json").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let events: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 4);
+    assert!(
+        events
+            .iter()
+            .all(|e| e["source"] == "prod-audit" && e["kind"] == "k8s_audit")
+    );
+    assert_eq!(events[3]["outcome"], "failure");
+}
+
+#[test]
+fn standard_input_syslog_and_falco() {
+    use std::io::Write;
+    let dir = tempdir("stdin");
+    let data = dir.to_str().unwrap();
+    let ingest = |kind: &str, source: &str, input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args([
+                "ingest",
+                "--data-dir",
+                data,
+                "--kind",
+                kind,
+                "--source",
+                source,
+                "-",
+            ])
+            .env_remove("PALISADE_EVENTS_STORE")
+            .env_remove("PALISADE_CONFIG")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o = ingest(
+        "auto",
+        "auth-log",
+        "<38>1 2024-05-01T10:00:00Z bastion sshd 812 - - Accepted publickey for ops\n\
+         <86>May  1 10:00:05 bastion sudo[901]: ops : COMMAND=/bin/sh\n\
+         garbage\n",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("standard input: line 3: not a syslog line"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("standard input: 3 events (syslog)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ingest(
+        "falco",
+        "falco",
+        r#"{"hostname":"node-1","output":"shell","priority":"Warning","rule":"Terminal shell in container","source":"syscall","tags":["shell"],"time":"2024-05-01T10:01:00.000000000Z","output_fields":{"container.name":"web","user.name":"root"}}"#,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(search(data, "host:bastion").len(), 2);
+    assert_eq!(
+        search(data, "facility_name:authpriv app_name:sudo").len(),
+        1
+    );
+    assert_eq!(
+        search(data, "severity_name:info message:Accepted*").len(),
+        1
+    );
+    assert_eq!(
+        search(data, "source:falco priority:warning tags:shell").len(),
+        1
+    );
+    assert_eq!(
+        search(data, "action:\"Terminal shell*\" object:web").len(),
+        1
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn user_errors() {
+    let dir = tempdir("errors");
+    let data = dir.to_str().unwrap();
+    let o = run(&["events", "search", "--data-dir", data, "verb:create (pods"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("the search does not parse, at character 13: this `(` is not closed"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "events",
+        "search",
+        "--data-dir",
+        data,
+        "--from",
+        "yesterday",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--from \"yesterday\" is not a time"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "events",
+        "search",
+        "--data-dir",
+        data,
+        "--from",
+        "1h",
+        "--to",
+        "2h",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    // A missing file is an error for that file; the others are still read.
+    let missing = dir.join("missing.json");
+    let o = run(&[
+        "ingest",
+        "--data-dir",
+        data,
+        missing.to_str().unwrap(),
+        fixtures().join("single-event.json").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("missing.json: cannot read it"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("stored 1 event"), "{}", stderr(&o));
+    // Garbage of any kind is stored as parse errors, never a crash.
+    let junk = dir.join("junk.log");
+    std::fs::write(&junk, b"\x00\xff\xfe{{{\n<999>nonsense\n[[[[\n").unwrap();
+    for kind in ["auto", "k8s-audit", "cloudtrail", "falco", "json", "syslog"] {
+        let o = run(&[
+            "ingest",
+            "--dry-run",
+            "--kind",
+            kind,
+            junk.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{kind}: {}", stderr(&o));
+        assert!(stderr(&o).contains("junk.log: "), "{kind}: {}", stderr(&o));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
