@@ -26,13 +26,6 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-fn now_nanos() -> Nanos {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 fn runtime() -> Result<tokio::runtime::Runtime, UserError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -68,25 +61,9 @@ async fn open_store(location: &str) -> Result<EventStore, UserError> {
     store::open(location).await.map_err(|e| {
         UserError(format!(
             "cannot open the event store {}: {e}",
-            redact(location)
+            palisade_server::platform::redact(location)
         ))
     })
-}
-
-/// A store location fit to print: a URL's password hidden.
-fn redact(location: &str) -> String {
-    match (location.find("://"), location.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &location[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => {
-                    format!("{}{user}:***{}", &location[..scheme + 3], &location[at..])
-                }
-                None => location.to_owned(),
-            }
-        }
-        _ => location.to_owned(),
-    }
 }
 
 fn kind_of(arg: EventKindArg) -> Option<Kind> {
@@ -143,7 +120,8 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
         } else {
             path.display().to_string()
         };
-        let defaults = ParseOptions::new(String::new(), now_nanos());
+        let defaults =
+            ParseOptions::new(String::new(), palisade_server::platform::state::now_nanos());
         let data = match read_limited(path, defaults.max_input_bytes) {
             Ok(data) => data,
             Err(e) => {
@@ -190,7 +168,7 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
             }
             Some((rt, store)) => {
                 let mut stored = 0u64;
-                for batch in events.chunks(BATCH) {
+                for (chunk, batch) in events.chunks(BATCH).enumerate() {
                     let receipt = rt.block_on(store.append(batch)).map_err(|e| {
                         UserError(format!(
                             "{name}: storing events failed after {stored} of {}: {e}",
@@ -201,7 +179,7 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
                     for r in &receipt.rejected {
                         eprintln!(
                             "error: {name}: event {} refused by the store: {}",
-                            stored as usize + r.index + 1,
+                            chunk * BATCH + r.index + 1,
                             r.reason
                         );
                         failed = true;
@@ -230,7 +208,7 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
     if failed {
         if !ctx.quiet {
             eprintln!(
-                "palisade ingest: some input could not be read or parsed (see above). What could not be parsed is stored with parse_error set (search `parse_error:*`); fix those files and ingest only them again."
+                "palisade ingest: some input could not be read or parsed (see above). What could not be parsed is stored with parse_error set (search `parse_error:*`) along with every event that parsed: do not ingest those files again, that would store their good events twice."
             );
         }
         return Ok(ExitCode::from(1));
@@ -263,7 +241,7 @@ fn query_error(e: &palisade_siem::QueryError, text: &str) -> UserError {
 pub fn search(ctx: &Ctx, args: EventsSearchArgs) -> Result<ExitCode, UserError> {
     let text = args.query.join(" ");
     let query = palisade_siem::query::parse(&text).map_err(|e| query_error(&e, &text))?;
-    let now = now_nanos();
+    let now = palisade_server::platform::state::now_nanos();
     let from = match &args.from {
         Some(s) => parse_time("--from", s, now)?,
         None => i64::MIN,

@@ -478,10 +478,20 @@ impl Row {
     }
 }
 
+/// How far ahead of its receipt an event's own time may be. Later times are skewed clocks or
+/// forged headers (one unauthenticated syslog datagram per day up to 2262 would otherwise make
+/// a partition each, and pin the newest day against size retention): such events are filed
+/// under their receive time; their raw form still says what the sender claimed.
+pub const MAX_FUTURE_NANOS: Nanos = 24 * 3600 * 1_000_000_000;
+
 impl From<&Event> for Row {
     fn from(e: &Event) -> Row {
         Row {
-            time: e.time,
+            time: if e.time > e.received.saturating_add(MAX_FUTURE_NANOS) {
+                e.received
+            } else {
+                e.time
+            },
             received: e.received,
             source: e.source.clone(),
             kind: e.kind.clone(),
@@ -607,6 +617,34 @@ mod tests {
         let c = Cursor { time: -5, seq: 42 };
         assert_eq!(c.to_string().parse::<Cursor>().unwrap(), c);
         assert!("x".parse::<Cursor>().is_err());
+    }
+
+    #[test]
+    fn far_future_times_are_filed_under_receipt() {
+        let received = 1_795_000_000_000_000_000;
+        let mut e = Event {
+            time: received + MAX_FUTURE_NANOS,
+            received,
+            source: "syslog".into(),
+            kind: "syslog".into(),
+            host: None,
+            user: None,
+            action: None,
+            object: None,
+            outcome: None,
+            source_ip: None,
+            raw: "<13>1 2262-04-11T00:00:00Z h a - - - x".into(),
+            fields: serde_json::json!({}),
+            parse_error: None,
+            truncated: false,
+        };
+        assert_eq!(Row::from(&e).time, received + MAX_FUTURE_NANOS);
+        e.time = i64::MAX;
+        let row = Row::from(&e);
+        assert_eq!(row.time, received);
+        assert!(row.raw.contains("2262"));
+        e.time = 0;
+        assert_eq!(Row::from(&e).time, 0);
     }
 
     #[test]

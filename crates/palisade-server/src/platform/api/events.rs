@@ -99,7 +99,7 @@ const SEARCH_PARAMS: &[Param] = &[
     param(
         "offset",
         "integer",
-        "events skipped, at most 100000 (use cursor beyond)",
+        "events skipped, at most 10000 (use cursor beyond)",
     ),
     param("order", "string", "desc (newest first, default) | asc"),
     param(
@@ -579,7 +579,7 @@ pub(crate) async fn histogram_of(
         .map_err(store_error)?;
     let width = match counts.as_slice() {
         [a, b, ..] => b.start - a.start,
-        _ => to - from,
+        _ => to.saturating_sub(from),
     };
     Ok(Some((from, to, width, counts)))
 }

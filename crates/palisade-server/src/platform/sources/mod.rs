@@ -257,8 +257,13 @@ impl Ctx {
 /// The event of a frame: parsed as syslog, or kept with `parse_error`.
 pub fn to_event(frame: Frame, source: &str, max: usize, received: i64, peer: IpAddr) -> Event {
     let mut text = String::from_utf8_lossy(&frame.bytes).into_owned();
-    while text.ends_with(['\n', '\r']) {
+    // Some senders end messages with NUL instead of LF (RFC 6587 3.4.2); the store refuses
+    // NUL anywhere, so trailing ones go and inner ones become U+FFFD rather than lose the event.
+    while text.ends_with(['\n', '\r', '\0']) {
         text.pop();
+    }
+    if text.contains('\0') {
+        text = text.replace('\0', "\u{FFFD}");
     }
     if frame.truncated {
         let mut cut = max.saturating_sub(TRUNCATION_MARKER.len()).min(text.len());

@@ -287,7 +287,11 @@ async fn read_some<R: AsyncRead + Unpin>(r: &mut R, buf: &mut [u8]) -> std::io::
     Ok(rb.filled().len())
 }
 
-/// Reads frames until the peer closes, an error, or shutdown. Each event waits for room in
+/// A connection that sends nothing this long is closed, so idle peers cannot hold every
+/// connection slot (relays that log rarely reconnect on their own).
+const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Reads frames until the peer closes, an error, idleness, or shutdown. Each event waits for room in
 /// the queue before the next read: a full queue stops the reading.
 pub(crate) async fn read_frames<R: AsyncRead + Unpin>(ctx: Ctx, mut stream: R, peer: SocketAddr) {
     let mut framer = Framer::new(ctx.config.max_message_bytes);
@@ -297,10 +301,17 @@ pub(crate) async fn read_frames<R: AsyncRead + Unpin>(ctx: Ctx, mut stream: R, p
     loop {
         let n = tokio::select! {
             _ = serving::stopped(&mut stop) => break,
-            r = read_some(&mut stream, &mut buf) => match r {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) => {
+            r = tokio::time::timeout(IDLE_TIMEOUT, read_some(&mut stream, &mut buf)) => match r {
+                Err(_) => {
+                    ctx.state.log(&format!(
+                        "syslog: {peer} sent nothing for {} minutes; closing the connection",
+                        IDLE_TIMEOUT.as_secs() / 60
+                    ));
+                    break;
+                }
+                Ok(Ok(0)) => break,
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => {
                     ctx.state.log(&format!("syslog: reading from {peer}: {e}"));
                     break;
                 }
