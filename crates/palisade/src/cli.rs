@@ -9,9 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "palisade",
     version,
     about = "Secure cloud-native applications from commit to run time",
-    long_about = "Palisade scans Kubernetes manifests and Dockerfiles for security misconfigurations, \
-                  explains every finding and how to fix it, and fails CI builds on the findings you choose.",
-    after_help = "Examples:\n  palisade scan config ./deploy\n  palisade scan config -f sarif -o palisade.sarif .\n  kubectl get deploy -o yaml | palisade scan config -\n  palisade explain PAL-K8S-001"
+    long_about = "Palisade finds misconfigurations in Kubernetes manifests and Dockerfiles, known vulnerabilities \
+                  and leaked credentials in images and code, guards the cluster as an admission webhook, and keeps \
+                  findings and security events in one place with `palisade serve`. Every finding says why it matters \
+                  and how to fix it; CI builds fail on the findings you choose.",
+    after_help = "Examples:\n  palisade scan config ./deploy\n  palisade scan config -f sarif -o palisade.sarif .\n  kubectl get deploy -o yaml | palisade scan config -\n  palisade scan image ghcr.io/org/app:1.4\n  palisade scan secrets --git .\n  palisade serve\n  palisade explain PAL-K8S-001"
 )]
 pub struct Cli {
     /// Do not colour output (also off when NO_COLOR is set or output is not a terminal)
