@@ -113,7 +113,22 @@ pub fn is_placeholder(secret: &str) -> bool {
         "notreal",
         "fake",
     ];
-    if WORDS.iter().any(|w| lower.contains(w)) {
+    // A word counts as written by a person (`xxxx`, `XXXX`, `Example`), not when random
+    // characters happen to spell it in mixed case (`XxXx` in a base64 key).
+    let typed = |start: usize, len: usize| {
+        let word = &secret.as_bytes()[start..start + len];
+        let mut letters = word.iter().filter(|b| b.is_ascii_alphabetic());
+        let Some(first) = letters.next() else {
+            return true;
+        };
+        let rest: Vec<&u8> = letters.collect();
+        rest.iter().all(|b| b.is_ascii_lowercase())
+            || (first.is_ascii_uppercase() && rest.iter().all(|b| b.is_ascii_uppercase()))
+    };
+    if WORDS
+        .iter()
+        .any(|w| lower.match_indices(w).any(|(i, _)| typed(i, w.len())))
+    {
         return true;
     }
     if lower.starts_with('$') {
@@ -333,9 +348,19 @@ mod tests {
             "os.environ['X']",
             "changeme",
             "12345678",
+            "AKIAXXXXXXXXXXXXXXXX",
+            "sk_live_ExampleKey123",
+            "my-FAKE-token-1234",
         ] {
             assert!(is_placeholder(p), "{p}");
         }
         assert!(!is_placeholder("ghp_8Zr2LmXv0Tb7NcKq8Zr2LmXv0Tb7NcKq8Zr2"));
+        // Random characters that spell a word in mixed case are not a person's placeholder.
+        for random in [
+            "O4QxXxXiFkqzromjxTLWctrnkykc8S5DEoBVTI0E",
+            "q8fAkEr2LmXv0Tb7NcKq",
+        ] {
+            assert!(!is_placeholder(random), "{random}");
+        }
     }
 }
