@@ -13,6 +13,7 @@
 
 use std::fmt;
 
+use palisade_core::time::{civil_from_days, days_from_civil};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -767,7 +768,11 @@ impl Timestamp {
             _ => return None,
         };
         // A leap second is folded into the next second's start; ordering stays monotone.
-        let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+        // In range: month and day were checked above.
+        let secs = days_from_civil(year, month as u32, day as u32) * 86_400
+            + hour * 3600
+            + minute * 60
+            + second
             - offset;
         Some(Timestamp { secs, nanos })
     }
@@ -819,31 +824,6 @@ fn days_in_month(year: i64, month: i64) -> i64 {
         _ if is_leap(year) => 29,
         _ => 28,
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (March-based year arithmetic).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

@@ -575,27 +575,12 @@ pub fn day_of(t: Nanos) -> i64 {
 
 /// The partition (table) name of a day: `events_YYYYMMDD`.
 pub fn partition_name(day: i64) -> String {
-    let (y, m, d) = civil_from_days(day);
+    let (y, m, d) = crate::parse::time::civil_from_days(day);
     if y < 0 {
         format!("events_m{:04}{m:02}{d:02}", -y)
     } else {
         format!("events_{y:04}{m:02}{d:02}")
     }
-}
-
-/// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    // Eras of 400 years (146,097 days), counted from 0000-03-01.
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    (y, m, d)
 }
 
 #[cfg(test)]
