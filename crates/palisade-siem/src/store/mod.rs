@@ -57,11 +57,16 @@
 //! - `Exists { path }`: present and not null.
 //! - `Text(s)`: `raw` contains `s`, case-insensitively, `*` a wildcard.
 //!
+//! `fields` is not stored when it is exactly what parsing `raw` gives (`same_as_raw`: the
+//! usual case for Kubernetes audit, CloudTrail, Falco and JSON lines; never for syslog, a
+//! truncated `raw` or a parse error): SQLite stores NULL and reads `coalesce(fields, raw)`,
+//! PostgreSQL builds its `jsonb` from `raw`.
+//!
 //! A search reads the partitions overlapping `[from, to)` newest (or oldest) first and stops
 //! when it has its page, so a page of a frequent match is milliseconds however much is stored;
 //! the cost is the count (`Search::count`, capped at [`COUNT_CAP`]) and rare matches, which scan
 //! every event in range. Measured figures (1M and 10M events, SQLite and PostgreSQL) and the
-//! trade-offs are in `/work/notes/events-bench.md`.
+//! trade-offs are in `docs/benchmarks-events.md`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -466,7 +471,10 @@ pub(crate) struct Row {
     pub outcome: Option<String>,
     pub source_ip: Option<String>,
     pub raw: String,
-    pub fields: String,
+    /// `fields` as JSON text; `None` when it is exactly what parsing `raw` gives (see
+    /// [`same_as_raw`]): the JSON sources' usual case, which halves what is written. Readers
+    /// read `raw` in its place.
+    pub fields: Option<String>,
     pub parse_error: Option<String>,
     pub truncated: bool,
 }
@@ -474,7 +482,12 @@ pub(crate) struct Row {
 impl Row {
     /// The byte estimate retention counts.
     pub(crate) fn bytes(&self) -> i64 {
-        (self.raw.len() + self.fields.len()) as i64
+        (self.raw.len() + self.fields.as_ref().map_or(0, |f| f.len())) as i64
+    }
+
+    /// The JSON text of `fields` (`raw` when they are the same).
+    pub(crate) fn fields_text(&self) -> &str {
+        self.fields.as_deref().unwrap_or(&self.raw)
     }
 }
 
@@ -502,7 +515,7 @@ impl From<&Event> for Row {
             outcome: e.outcome.clone(),
             source_ip: e.source_ip.clone(),
             raw: e.raw.clone(),
-            fields: e.fields.to_string(),
+            fields: (!same_as_raw(&e.raw, &e.fields)).then(|| e.fields.to_string()),
             parse_error: e.parse_error.clone(),
             truncated: e.truncated,
         }
@@ -547,10 +560,144 @@ fn validate(e: &Event, row: &Row) -> std::result::Result<(), String> {
     }
     // JSON writes NUL as \u0000; only then is the tree walked (the text may be an escaped
     // backslash followed by "u0000").
-    if row.fields.contains("\\u0000") && json_has_nul(&e.fields, 0) {
+    if row.fields_text().contains("\\u0000") && json_has_nul(&e.fields, 0) {
         return Err("contains a NUL character".into());
     }
     Ok(())
+}
+
+/// Whether `fields` is exactly the parse of `raw`, so that storing `raw` alone loses nothing:
+/// `raw` parses to a value equal to `fields`, and reading `raw` in place of `fields`' own JSON
+/// text changes no search. The second part needs `raw` to be written as `fields`' text would
+/// be, up to key order and white space:
+/// - no escape other than the ones JSON requires (`\"`, `\\`, control characters), so that
+///   a string's characters are in the text as they are (the `instr`/`LIKE` pre-tests rely
+///   on it; Go's `\u0026` for `&` fails this);
+/// - no duplicate key (SQLite's JSON functions would see the first, serde_json the last);
+/// - no number written other than as an integer (`1.50`, `1e2` read as other text).
+///
+/// A truncated `raw` is not valid JSON, and a parse error leaves `fields` empty: both keep
+/// their `fields`. Costs about what serialising `fields` costs, which it then saves.
+pub(crate) fn same_as_raw(raw: &str, fields: &serde_json::Value) -> bool {
+    use serde::de::DeserializeSeed;
+    if !fields.is_object() || !raw.trim_start().starts_with('{') || !plain_escapes(raw) {
+        return false;
+    }
+    let mut de = serde_json::Deserializer::from_str(raw);
+    matches!(Same(fields).deserialize(&mut de), Ok(true)) && de.end().is_ok()
+}
+
+/// Every `\` escape in `raw` (all of them are in strings, in valid JSON) is one JSON needs.
+fn plain_escapes(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while let Some(p) = raw[i..].find('\\') {
+        let j = i + p;
+        match b.get(j + 1) {
+            Some(b'"' | b'\\' | b'n' | b't' | b'r' | b'b' | b'f') => i = j + 2,
+            Some(b'u') => {
+                let code = raw
+                    .get(j + 2..j + 6)
+                    .and_then(|h| u32::from_str_radix(h, 16).ok());
+                if code.is_none_or(|c| c >= 0x20) {
+                    return false;
+                }
+                i = j + 6;
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Deserialises JSON text comparing it with a value, without building anything.
+struct Same<'a>(&'a serde_json::Value);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Same<'_> {
+    type Value = bool;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Same<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<bool, E> {
+        Ok(self.0.as_bool() == Some(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<bool, E> {
+        Ok(matches!(self.0, serde_json::Value::Number(n) if n.as_u64() == Some(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<bool, E> {
+        Ok(matches!(self.0, serde_json::Value::Number(n) if n.is_i64() && n.as_i64() == Some(v)))
+    }
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_str<E>(self, v: &str) -> std::result::Result<bool, E> {
+        Ok(self.0.as_str() == Some(v))
+    }
+    fn visit_unit<E>(self) -> std::result::Result<bool, E> {
+        Ok(self.0.is_null())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<bool, A::Error> {
+        let Some(items) = self.0.as_array() else {
+            return Ok(false);
+        };
+        for v in items {
+            if seq.next_element_seed(Same(v))? != Some(true) {
+                return Ok(false);
+            }
+        }
+        Ok(seq.next_element::<serde::de::IgnoredAny>()?.is_none())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<bool, A::Error> {
+        let Some(object) = self.0.as_object() else {
+            return Ok(false);
+        };
+        let mut n = 0;
+        while let Some(v) = map.next_key_seed(Key(object))? {
+            let Some(v) = v else { return Ok(false) };
+            if !map.next_value_seed(Same(v))? {
+                return Ok(false);
+            }
+            n += 1;
+        }
+        // A duplicate key counts twice.
+        Ok(n == object.len())
+    }
+}
+
+/// Reads an object key and finds it in the expected object.
+struct Key<'a>(&'a serde_json::Map<String, serde_json::Value>);
+
+impl<'de, 'a> serde::de::DeserializeSeed<'de> for Key<'a> {
+    type Value = Option<&'a serde_json::Value>;
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, 'a> serde::de::Visitor<'de> for Key<'a> {
+    type Value = Option<&'a serde_json::Value>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+        Ok(self.0.get(v))
+    }
 }
 
 fn json_has_nul(v: &serde_json::Value, depth: usize) -> bool {
@@ -630,6 +777,64 @@ mod tests {
         assert!(row.raw.contains("2262"));
         e.time = 0;
         assert_eq!(Row::from(&e).time, 0);
+    }
+
+    #[test]
+    fn fields_same_as_raw() {
+        use serde_json::json;
+        let f = json!({"a": 1, "b": [true, null, "x\"y\n"], "c": {"d": -2, "e": []}});
+        let same = |raw: &str| same_as_raw(raw, &f);
+        assert!(same(&f.to_string()));
+        assert!(same(
+            r#" { "c": {"e": [], "d": -2}, "b": [true, null, "x\"y\u000a"], "a": 1 } "#
+        ));
+        // Escapes JSON does not need, floats, duplicates, anything different or more.
+        assert!(!same(
+            r#"{"a":1,"b":[true,null,"x\"y\n"],"c":{"d":-2,"\u0065":[]}}"#
+        ));
+        assert!(!same(
+            r#"{"a":1,"b":[true,null,"x\"y\n"],"c":{"d":-2,"e":[]},"a":1}"#
+        ));
+        assert!(!same(
+            r#"{"a":1.0,"b":[true,null,"x\"y\n"],"c":{"d":-2,"e":[]}}"#
+        ));
+        assert!(!same(
+            r#"{"a":1,"b":[true,null,"x\"y\n",1],"c":{"d":-2,"e":[]}}"#
+        ));
+        assert!(!same(r#"{"a":1,"b":[true,null],"c":{"d":-2,"e":[]}}"#));
+        assert!(!same(r#"{"a":1,"b":[true,null,"x\"y\n"],"c":{"d":-2}}"#));
+        assert!(!same(
+            r#"{"a":1,"b":[true,null,"x\"y\n"],"c":{"d":-2,"e":[]}} x"#
+        ));
+        assert!(!same(
+            r#"{"a":1,"b":[true,null,"x\"y\n"],"c":{"d":-2,"e":[] [truncated]"#
+        ));
+        assert!(!same_as_raw("[1]", &json!([1])));
+        let amp = json!({"u": "/a?b=1&c=2"});
+        assert!(same_as_raw(r#"{"u":"/a?b=1&c=2"}"#, &amp));
+        assert!(!same_as_raw(r#"{"u":"/a?b=1\u0026c=2"}"#, &amp));
+        assert!(!same_as_raw(r#"{"u":"\/a?b=1&c=2"}"#, &amp));
+        // A row keeps `fields` exactly when it differs.
+        let e = |raw: &str, fields| Event {
+            time: 0,
+            received: 0,
+            source: "json".into(),
+            kind: "json".into(),
+            host: None,
+            user: None,
+            action: None,
+            object: None,
+            outcome: None,
+            source_ip: None,
+            raw: raw.into(),
+            fields,
+            parse_error: None,
+            truncated: false,
+        };
+        assert_eq!(Row::from(&e(r#"{"u": 5}"#, json!({"u": 5}))).fields, None);
+        let row = Row::from(&e(r#"{"u": 5}"#, json!({"u": 6})));
+        assert_eq!(row.fields.as_deref(), Some(r#"{"u":6}"#));
+        assert_eq!(row.fields_text(), r#"{"u":6}"#);
     }
 
     #[test]

@@ -279,7 +279,8 @@ impl PgEvents {
         for e in &events {
             let t = per_day.entry(day_of(e.time)).or_default();
             t.0 += 1;
-            t.1 += e.bytes();
+            // PostgreSQL stores `fields` (as jsonb) even when it is `raw` parsed.
+            t.1 += (e.raw.len() + e.fields_text().len()) as i64;
         }
         let days: Vec<i64> = per_day.keys().copied().collect();
         self.ensure_partitions(&days).await?;
@@ -348,7 +349,7 @@ impl PgEvents {
         let insert = tx
             .prepare(
                 "INSERT INTO events (\"time\", received, source, kind, host, \"user\", action, object, outcome, source_ip, raw, fields, parse_error, truncated)
-                 SELECT t, r, s, k, h, u, a, o, oc, ip, raw, f::jsonb, pe, tr
+                 SELECT t, r, s, k, h, u, a, o, oc, ip, raw, COALESCE(f, raw)::jsonb, pe, tr
                  FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                              $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bool[])
                       AS x(t, r, s, k, h, u, a, o, oc, ip, raw, f, pe, tr)",
@@ -369,7 +370,8 @@ impl PgEvents {
             let outcome = col(|e| e.outcome.as_deref());
             let ip = col(|e| e.source_ip.as_deref());
             let raw: Vec<&str> = chunk.iter().map(|e| e.raw.as_str()).collect();
-            let f: Vec<&str> = chunk.iter().map(|e| e.fields.as_str()).collect();
+            // NULL when `fields` is `raw` parsed: the server parses `raw` instead.
+            let f = col(|e| e.fields.as_deref());
             let pe = col(|e| e.parse_error.as_deref());
             let tr: Vec<bool> = chunk.iter().map(|e| e.truncated).collect();
             tx.execute(

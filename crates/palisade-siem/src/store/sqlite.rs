@@ -13,11 +13,14 @@
 //!
 //! `event_partitions(day, name, events, bytes, min_time, max_time)` lists the day tables;
 //! `events_YYYYMMDD` holds a day's events (`id INTEGER PRIMARY KEY`, the normalised fields as
-//! columns, `raw`, `fields` as JSON text) with four indexes: `time`, and `(user, time)`,
-//! `(host, time)`, `(source_ip, time)` with `COLLATE NOCASE`, which serve an exact
+//! columns, `raw`, `fields` as JSON text, NULL when it is exactly `raw` parsed — see
+//! `super::same_as_raw` — so a JSON source's event is stored once; every reader reads
+//! `coalesce(fields, raw)`; day tables from schema version 1 have `fields NOT NULL` and get
+//! `raw`'s text there, `event_partitions.layout` says which) with four indexes: `time`, and
+//! `(user, time)`, `(host, time)`, `(source_ip, time)` with `COLLATE NOCASE`, which serve an exact
 //! `user:`/`host:`/`source_ip:` value in time order (a rare value is found without reading
-//! the day). They cost about a third of ingest throughput at 1M events; see
-//! `/work/notes/events-bench.md`. The database uses `auto_vacuum = INCREMENTAL`, so retention
+//! the day). They cost about half of the store's CPU per event at 1M events; see
+//! `docs/benchmarks-events.md`. The database uses `auto_vacuum = INCREMENTAL`, so retention
 //! gives dropped days' pages back to the file system.
 //!
 //! # Query translation
@@ -48,7 +51,7 @@
 //! index (`time`), statements prepared once per day table, and a separate checkpointer thread
 //! (WAL → database every 250 ms on its own connection) so the writer thread only writes.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
@@ -79,18 +82,31 @@ const WRITER_CHECKPOINT_PAGES: u32 = 4_096;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const STATEMENT_CACHE: usize = 256;
 /// Schema versions this binary knows (migrations are in [`MIGRATIONS`]).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "event partitions",
-    "CREATE TABLE event_partitions (
-         day      INTEGER PRIMARY KEY,
-         name     TEXT    NOT NULL,
-         events   INTEGER NOT NULL DEFAULT 0,
-         bytes    INTEGER NOT NULL DEFAULT 0,
-         min_time INTEGER,
-         max_time INTEGER
-     );",
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "event partitions",
+        "CREATE TABLE event_partitions (
+             day      INTEGER PRIMARY KEY,
+             name     TEXT    NOT NULL,
+             events   INTEGER NOT NULL DEFAULT 0,
+             bytes    INTEGER NOT NULL DEFAULT 0,
+             min_time INTEGER,
+             max_time INTEGER
+         );",
+    ),
+    // Day tables created from version 2 on store NULL in `fields` when it is `raw` parsed
+    // (layout 2); older ones have `fields NOT NULL` (layout 1) and get `raw`'s text there.
+    (
+        2,
+        "fields may be null",
+        "ALTER TABLE event_partitions ADD COLUMN layout INTEGER NOT NULL DEFAULT 1;",
+    ),
+];
+/// The day table layout this binary creates.
+const LAYOUT: i64 = 2;
+/// `fields`' JSON text in a day table row: `raw` when `fields` is NULL.
+const FIELDS: &str = "coalesce(fields, raw)";
 
 /// How hard a commit waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,8 +149,8 @@ struct Inner {
 /// The writer thread's connection and what it knows.
 pub(crate) struct Writer {
     conn: Connection,
-    /// Days whose table exists.
-    days: HashSet<i64>,
+    /// Days whose table exists, and whether it takes NULL `fields` (layout 2).
+    days: HashMap<i64, bool>,
 }
 
 fn open_conn(path: &Path, write: bool) -> Result<Connection> {
@@ -182,15 +198,12 @@ fn open_writer(path: &Path, sync: Synchronous) -> Result<Writer> {
          PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES};"
     ))?;
     migrate(&conn)?;
-    let mut days = HashSet::new();
-    {
-        let mut stmt = conn.prepare("SELECT day FROM event_partitions")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            days.insert(r.get::<_, i64>(0)?);
-        }
-    }
-    Ok(Writer { conn, days })
+    let mut w = Writer {
+        conn,
+        days: HashMap::new(),
+    };
+    w.load_days()?;
+    Ok(w)
 }
 
 fn migrate(conn: &Connection) -> Result<()> {
@@ -254,7 +267,7 @@ fn table_ddl(name: &str) -> String {
              outcome     TEXT,
              source_ip   TEXT,
              raw         TEXT    NOT NULL,
-             fields      TEXT    NOT NULL,
+             fields      TEXT,
              parse_error TEXT,
              truncated   INTEGER NOT NULL
          );
@@ -279,14 +292,14 @@ impl Writer {
             t.3 = t.3.max(e.time);
         }
         for day in touched.keys() {
-            if !self.days.contains(day) {
+            if !self.days.contains_key(day) {
                 let name = partition_name(*day);
                 self.conn.execute_batch(&table_ddl(&name))?;
                 self.conn.execute(
-                    "INSERT INTO event_partitions (day, name) VALUES (?, ?) ON CONFLICT (day) DO NOTHING",
-                    params![day, name],
+                    "INSERT INTO event_partitions (day, name, layout) VALUES (?, ?, ?) ON CONFLICT (day) DO NOTHING",
+                    params![day, name, LAYOUT],
                 )?;
-                self.days.insert(*day);
+                self.days.insert(*day, true);
             }
         }
         // Batches are mostly one day: the statement changes only when the day does.
@@ -294,6 +307,7 @@ impl Writer {
         while i < events.len() {
             let day = day_of(events[i].time);
             let name = partition_name(day);
+            let nullable = self.days.get(&day).copied().unwrap_or(false);
             let mut stmt = self.conn.prepare_cached(&format!(
                 "INSERT INTO {name} (\"time\", received, source, kind, host, \"user\", action, object, outcome, source_ip, raw, fields, parse_error, truncated)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -311,7 +325,11 @@ impl Writer {
                     e.outcome,
                     e.source_ip,
                     e.raw,
-                    e.fields,
+                    if nullable {
+                        e.fields.as_deref()
+                    } else {
+                        Some(e.fields_text())
+                    },
                     e.parse_error,
                     e.truncated,
                 ])?;
@@ -356,15 +374,24 @@ impl Writer {
         }
     }
 
+    /// Reads which day tables exist, and their layout.
+    fn load_days(&mut self) -> Result<()> {
+        self.days.clear();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT day, layout FROM event_partitions")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            self.days
+                .insert(r.get::<_, i64>(0)?, r.get::<_, i64>(1)? >= LAYOUT);
+        }
+        Ok(())
+    }
+
     /// After a rollback the tables created in it are gone: reread what exists.
     fn forget_days(&mut self) {
-        self.days.clear();
-        if let Ok(mut stmt) = self.conn.prepare("SELECT day FROM event_partitions")
-            && let Ok(days) = stmt
-                .query_map([], |r| r.get::<_, i64>(0))
-                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<i64>>>())
-        {
-            self.days.extend(days);
+        if self.load_days().is_err() {
+            self.days.clear();
         }
     }
 
@@ -402,7 +429,7 @@ impl Writer {
                     // The day straddles the cut-off: trim it.
                     let (n, b): (i64, i64) = self.conn.query_row(
                         &format!(
-                            "SELECT count(*), COALESCE(SUM(length(CAST(raw AS BLOB)) + length(CAST(fields AS BLOB))), 0) FROM {name} WHERE \"time\" < ?"
+                            "SELECT count(*), COALESCE(SUM(length(CAST(raw AS BLOB)) + COALESCE(length(CAST(fields AS BLOB)), 0)), 0) FROM {name} WHERE \"time\" < ?"
                         ),
                         [c],
                         |r| Ok((r.get(0)?, r.get(1)?)),
@@ -841,7 +868,10 @@ fn days_in(conn: &Connection, from: Nanos, to: Nanos, order: Order) -> Result<Ve
 }
 
 fn hit(r: &rusqlite::Row<'_>) -> Result<Hit> {
-    let fields: String = r.get(12)?;
+    let raw: String = r.get(11)?;
+    let fields: Option<String> = r.get(12)?;
+    let fields = serde_json::from_str(fields.as_deref().unwrap_or(&raw))
+        .unwrap_or_else(|_| serde_json::Value::Object(Default::default()));
     Ok(Hit {
         seq: r.get(0)?,
         event: Event {
@@ -855,9 +885,8 @@ fn hit(r: &rusqlite::Row<'_>) -> Result<Hit> {
             object: r.get(8)?,
             outcome: r.get(9)?,
             source_ip: r.get(10)?,
-            raw: r.get(11)?,
-            fields: serde_json::from_str(&fields)
-                .unwrap_or_else(|_| serde_json::Value::Object(Default::default())),
+            raw,
+            fields,
             parse_error: r.get(13)?,
             truncated: r.get(14)?,
         },
@@ -896,7 +925,7 @@ impl Lite {
             let path = key_path(key)?;
             let p = self.bind(Param::Text(path));
             let src = if i == 0 {
-                "fields".to_string()
+                FIELDS.to_string()
             } else {
                 format!("j{i}.value")
             };
@@ -930,7 +959,7 @@ impl Lite {
                 continue;
             }
             let p = self.bind(Param::Text(format!("\"{k}\"")));
-            out.push_str(&format!("instr(fields, {p}) > 0 AND "));
+            out.push_str(&format!("instr({FIELDS}, {p}) > 0 AND "));
         }
         out
     }
@@ -971,7 +1000,7 @@ impl Leaves for Lite {
         // them: the pattern must then match somewhere in it.
         if !pattern.unicode && !pattern.escaped {
             let p = self.bind(Param::Text(format!("%{}%", pattern.like)));
-            pre.push_str(&format!("fields LIKE {p} ESCAPE '\\' AND "));
+            pre.push_str(&format!("{FIELDS} LIKE {p} ESCAPE '\\' AND "));
         }
         let n = keys.len();
         let p = self.bind(Param::Text(pattern.like.clone()));
@@ -1036,4 +1065,81 @@ fn where_clause(q: &Query) -> Result<(String, Vec<Param>)> {
     let mut l = Lite { params: Vec::new() };
     let cond = sql::translate(q, &mut l, 0).map_err(EventStoreError::Invalid)?;
     Ok((cond, l.params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(time: Nanos, raw: &str, fields: serde_json::Value) -> Event {
+        Event {
+            time,
+            received: time,
+            source: "json".into(),
+            kind: "json".into(),
+            host: None,
+            user: None,
+            action: None,
+            object: None,
+            outcome: None,
+            source_ip: None,
+            raw: raw.into(),
+            fields,
+            parse_error: None,
+            truncated: false,
+        }
+    }
+
+    /// A day table made before `fields` could be NULL (schema version 1) still takes events
+    /// whose `fields` is `raw` parsed (it gets `raw`'s text); a new day stores NULL.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn version_1_day_tables_keep_fields() {
+        let dir = std::env::temp_dir().join(format!("palisade-layout-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("events.db");
+        let old = 20_000i64;
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(&format!(
+                "CREATE TABLE event_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);
+                 INSERT INTO event_schema_migrations VALUES (1, 'event partitions', 0);
+                 {}
+                 {}
+                 INSERT INTO event_partitions (day, name) VALUES ({old}, '{}');",
+                MIGRATIONS[0].2,
+                table_ddl(&partition_name(old)).replace("fields      TEXT,", "fields      TEXT    NOT NULL,"),
+                partition_name(old)
+            ))
+            .unwrap();
+        }
+        let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        let f = serde_json::json!({"a": {"b": "x&y"}, "n": 7});
+        let raw = f.to_string();
+        let batch = [
+            event(old * DAY + 1, &raw, f.clone()),
+            event((old + 1) * DAY + 1, &raw, f.clone()),
+        ];
+        assert_eq!(store.append(&batch).await.unwrap().accepted, 2);
+        let q = crate::query::parse("a.b:x&y n:7").unwrap();
+        let r = store
+            .search(&Search::new(&q, old * DAY, (old + 2) * DAY))
+            .await
+            .unwrap();
+        assert_eq!(r.total, 2);
+        assert!(r.events.iter().all(|h| h.event.fields == f));
+        drop(store);
+        let c = Connection::open(&path).unwrap();
+        let stored = |day: i64| -> Option<String> {
+            c.query_row(
+                &format!("SELECT fields FROM {}", partition_name(day)),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(stored(old).as_deref(), Some(raw.as_str()));
+        assert_eq!(stored(old + 1), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
