@@ -2,7 +2,8 @@
 //! graceful shutdown. Shared by the servers of this crate.
 //!
 //! Each request gets the peer address ([`PeerAddr`]) and whether the connection is TLS
-//! ([`Tls`]) as extensions, so handlers can log and rate-limit by client without the router
+//! ([`Tls`]) as extensions, and the client certificate the TLS handshake verified
+//! ([`ClientCert`], only when the server asks for one), so handlers can log and rate-limit by client without the router
 //! knowing how connections were made.
 
 use std::net::SocketAddr;
@@ -24,6 +25,14 @@ pub struct PeerAddr(pub SocketAddr);
 /// Whether the request came over TLS.
 #[derive(Debug, Clone, Copy)]
 pub struct Tls(pub bool);
+
+/// The certificate a client presented and the TLS handshake verified (against the
+/// configured client CA); absent when the client presented none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCert {
+    /// Its subject common name, when it has one.
+    pub common_name: Option<String>,
+}
 
 /// Timeouts of the accept loop.
 #[derive(Debug, Clone, Copy)]
@@ -135,11 +144,21 @@ async fn connection(
     match tls {
         Some(acceptor) => {
             match tokio::time::timeout(timeouts.handshake, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => http(TokioIo::new(stream), peer, true, app, rx, timeouts).await,
+                Ok(Ok(stream)) => {
+                    let cert = stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|chain| chain.first())
+                        .map(|c| ClientCert {
+                            common_name: crate::tls::subject_common_name(c),
+                        });
+                    http(TokioIo::new(stream), peer, true, cert, app, rx, timeouts).await
+                }
                 _ => (hooks.handshake_failed)(),
             }
         }
-        None => http(TokioIo::new(tcp), peer, false, app, rx, timeouts).await,
+        None => http(TokioIo::new(tcp), peer, false, None, app, rx, timeouts).await,
     }
 }
 
@@ -147,6 +166,7 @@ async fn http<I>(
     io: I,
     peer: SocketAddr,
     is_tls: bool,
+    cert: Option<ClientCert>,
     app: Router,
     mut rx: watch::Receiver<bool>,
     timeouts: Timeouts,
@@ -157,6 +177,9 @@ async fn http<I>(
         hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(PeerAddr(peer));
             req.extensions_mut().insert(Tls(is_tls));
+            if let Some(c) = &cert {
+                req.extensions_mut().insert(c.clone());
+            }
             app.clone().oneshot(req)
         });
     let mut builder = hyper::server::conn::http1::Builder::new();

@@ -12,7 +12,8 @@ use std::sync::{Arc, RwLock};
 use tokio_rustls::rustls::crypto::CryptoProvider;
 use tokio_rustls::rustls::pki_types::pem::{self, PemObject};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
+use tokio_rustls::rustls::server::danger::ClientCertVerifier;
+use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use tokio_rustls::rustls::sign::CertifiedKey;
 use tokio_rustls::rustls::{self, InconsistentKeys, ServerConfig};
 
@@ -150,16 +151,73 @@ impl ResolvesServerCert for ReloadingCert {
 
 /// A server configuration for HTTP/1.1 over TLS 1.2 or 1.3 with this certificate.
 pub fn server_config(cert: Arc<ReloadingCert>) -> Result<Arc<ServerConfig>, TlsError> {
-    let mut cfg = ServerConfig::builder_with_provider(provider())
+    server_config_verifying(cert, None)
+}
+
+/// Like [`server_config`], and asks clients for a certificate signed by one of the CAs in
+/// the PEM file `client_ca`. A client that presents a certificate that does not verify fails
+/// the handshake; one that presents none is let in (it has to authenticate another way).
+/// The verified certificate is the connection's `peer_certificates()`.
+pub fn server_config_with_client_ca(
+    cert: Arc<ReloadingCert>,
+    client_ca: &Path,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let path = client_ca.display().to_string();
+    let pem = read(client_ca)?;
+    let cas = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::BadPem {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+    if cas.is_empty() {
+        return Err(TlsError::NoCertificate { path });
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in cas {
+        roots.add(ca).map_err(|e| TlsError::BadCertificate {
+            cert: path.clone(),
+            message: format!("not a usable CA certificate: {e}"),
+        })?;
+    }
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| TlsError::BadCertificate {
+            cert: path,
+            message: e.to_string(),
+        })?;
+    server_config_verifying(cert, Some(verifier))
+}
+
+fn server_config_verifying(
+    cert: Arc<ReloadingCert>,
+    clients: Option<Arc<dyn ClientCertVerifier>>,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let builder = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::BadCertificate {
             cert: cert.cert_path.display().to_string(),
             message: e.to_string(),
-        })?
-        .with_no_client_auth()
-        .with_cert_resolver(cert);
+        })?;
+    let mut cfg = match clients {
+        Some(v) => builder.with_client_cert_verifier(v),
+        None => builder.with_no_client_auth(),
+    }
+    .with_cert_resolver(cert);
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
+}
+
+/// The subject common name of a DER certificate (the first, when there are several);
+/// `None` when it has none or does not parse.
+pub fn subject_common_name(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    cert.subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_string)
 }
 
 /// A new CA and a serving certificate it signed, all PEM.

@@ -922,3 +922,81 @@ fn saved_searches_by_owner_and_role() {
         assert!(text.contains("search.delete"), "{text}");
     });
 }
+
+/// The value of a metric line (`name{labels}` exactly as rendered).
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} not in {text}"))
+}
+
+#[test]
+fn a_store_that_falls_behind_answers_429_and_loses_no_acknowledged_event() {
+    use std::time::{Duration, Instant};
+    let srv = Server::start(
+        &harness::Db::Sqlite,
+        "events-busy",
+        Options {
+            metrics_public: true,
+            ..Options::default()
+        },
+    );
+    let roles = srv.roles();
+    let analyst = &roles.analyst.token;
+    let batch = k8s_fixture("webhook-batch.json");
+    let dropped = || {
+        let m = srv.get("/metrics", &Cred::None).expect(200).body;
+        metric(&m, "palisade_events_total{result=\"dropped\"}")
+    };
+
+    // The store takes nothing: a batch waits for it, then is refused with Retry-After.
+    let hold = srv.running().hold_event_appends();
+    let started = Instant::now();
+    let r = ingest(
+        &srv,
+        "/ingest/k8s-audit?source=busy",
+        analyst,
+        batch.clone(),
+    )
+    .expect(429);
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.header("retry-after"), Some("2"), "{:?}", r.headers);
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("busy"),
+        "{}",
+        r.body
+    );
+    let refused = dropped();
+    assert!(refused > 0, "the refused events are counted as dropped");
+
+    // A batch sent while the store is behind waits; once it catches up, it is stored.
+    std::thread::scope(|s| {
+        let waiting = s.spawn(|| {
+            ingest(
+                &srv,
+                "/ingest/k8s-audit?source=waited",
+                analyst,
+                batch.clone(),
+            )
+            .expect(200)
+            .json()
+        });
+        std::thread::sleep(Duration::from_millis(1500));
+        drop(hold);
+        let r = waiting.join().unwrap();
+        assert_eq!(r["accepted"].as_u64(), Some(refused), "{r}");
+    });
+
+    // The sender retries the refused batch: stored once; nothing acknowledged is missing.
+    let r = ingest(&srv, "/ingest/k8s-audit?source=busy", analyst, batch)
+        .expect(200)
+        .json();
+    assert_eq!(r["accepted"].as_u64(), Some(refused), "{r}");
+    assert_eq!(total(&srv, analyst, "source:busy"), refused);
+    assert_eq!(total(&srv, analyst, "source:waited"), refused);
+    assert_eq!(dropped(), refused);
+}

@@ -70,6 +70,22 @@ fn every_route_for_every_role() {
         let roles = srv.roles();
         let table = api::routes();
         assert!(table.len() >= 20, "{table:?}");
+        // The alert routes are in the table (and so in the walk below), with their roles.
+        for (method, path, min) in [
+            ("GET", "/api/v1/alerts", Role::Viewer),
+            ("GET", "/api/v1/alerts/{id}", Role::Viewer),
+            ("POST", "/api/v1/alerts/{id}/state", Role::Analyst),
+            ("GET", "/alerts", Role::Viewer),
+            ("GET", "/alerts/{id}", Role::Viewer),
+            ("POST", "/alerts/{id}/state", Role::Analyst),
+        ] {
+            assert!(
+                table.iter().any(|r| r.method.as_str() == method
+                    && r.path == path
+                    && r.access == Access::Role(min)),
+                "{method} {path} ({min:?}) is not in the route table"
+            );
+        }
 
         struct Caller {
             who: &'static str,
@@ -1779,4 +1795,324 @@ fn backends_are_listed_once() {
     let names: Vec<&str> = harness::backends().iter().map(Db::name).collect();
     assert_eq!(names[0], "sqlite");
     assert!(names.len() <= 2);
+}
+
+/// A webhook receiver on a thread: answers 200 to every POST and keeps the bodies.
+fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use std::io::{BufRead, BufReader, Read};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/hook",
+        listener.local_addr().unwrap().port()
+    );
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
+    let log = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { return };
+            let mut reader = BufReader::new(sock.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':')
+                    && k.eq_ignore_ascii_case("content-length")
+                {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0u8; len];
+            if reader.read_exact(&mut body).is_ok() {
+                log.lock()
+                    .unwrap()
+                    .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+            }
+            let _ = sock
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, seen)
+}
+
+/// Waits up to ten seconds for `check` to hold.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn detection(
+    rule: &str,
+    level: palisade_store::AlertLevel,
+    user: &str,
+    n: i64,
+) -> palisade_store::NewAlert {
+    let t = 1_790_000_000_000_000_000 + n * 1_000_000_000;
+    palisade_store::NewAlert {
+        rule_id: rule.into(),
+        rule_title: format!("Exec into pod <b>{rule}</b>"),
+        level,
+        tags: vec!["attack.execution".into(), "attack.t1609".into()],
+        entities: [
+            ("user".to_string(), user.to_string()),
+            ("namespace".to_string(), "shop".to_string()),
+            ("source_ip".to_string(), "203.0.113.7".to_string()),
+        ]
+        .into_iter()
+        .collect(),
+        events: vec![palisade_store::AlertEvent {
+            event_id: Some(format!("ev-{n}")),
+            time_ns: t,
+            source: "k8s-audit".into(),
+            event: json!({ "n": n, "verb": "create", "note": "</pre><script>alert('ev')</script>" }),
+        }],
+        time_ns: t,
+        correlation: false,
+    }
+}
+
+#[test]
+fn alerts_api_console_and_webhooks() {
+    use palisade_store::AlertLevel;
+    each_backend("alerts_api_console_and_webhooks", |db| {
+        let (hook_url, hook_seen) = webhook_receiver();
+        let alerts_table: toml::Value = toml::from_str(&format!(
+            "dedup_window = \"10m\"\n[[webhook]]\nname = \"soc\"\nurl = \"{hook_url}\"\nformat = \"json\"\nmin_level = \"medium\"\n"
+        ))
+        .unwrap();
+        let srv = Server::start(
+            db,
+            "alerts",
+            Options {
+                alerts: Some(alerts_table),
+                ..Options::default()
+            },
+        );
+        let roles = srv.roles();
+        let sink = srv.running().alerts();
+        assert_eq!(sink.dedup_window_ms(), 600_000);
+        let evil = "<script>alert(1)</script>";
+
+        // Three matches of one rule and entities (one alert, count 3), one low-level match.
+        for n in 0..3 {
+            sink.raise(detection("k8s-exec", AlertLevel::High, evil, n))
+                .unwrap();
+        }
+        sink.raise(detection("k8s-low", AlertLevel::Low, "bob", 0))
+            .unwrap();
+        let viewer = &roles.viewer.token;
+        eventually("both alerts stored", || {
+            let r = srv.get("/api/v1/alerts", viewer).expect(200).json();
+            r["total"] == 2
+                && r["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a["count"] == 3)
+        });
+        let page = srv
+            .get("/api/v1/alerts?level=high", viewer)
+            .expect(200)
+            .json();
+        assert_eq!(page["total"], 1);
+        let a = page["items"][0].clone();
+        let id = a["id"].as_i64().unwrap();
+        assert_eq!(a["rule_id"], "k8s-exec");
+        assert_eq!(a["count"], 3);
+        assert_eq!(a["state"], "new");
+        assert_eq!(a["entities"]["user"], evil);
+        assert_eq!(
+            srv.get("/api/v1/alerts?q=BOB", viewer).expect(200).json()["items"][0]["rule_id"],
+            "k8s-low"
+        );
+        srv.get("/api/v1/alerts?state=open", viewer).expect(400);
+        srv.get("/api/v1/alerts?level=severe", viewer).expect(400);
+        let detail = srv
+            .get(&format!("/api/v1/alerts/{id}"), viewer)
+            .expect(200)
+            .json();
+        assert_eq!(detail["attack"], json!(["T1609"]));
+        let events = detail["events"].as_array().unwrap();
+        assert_eq!(events.len(), 3);
+        assert_eq!(events[2]["event_id"], "ev-2");
+        assert_eq!(events[0]["event"]["verb"], "create");
+        srv.get("/api/v1/alerts/999999", viewer).expect(404);
+
+        // Only the new high alert was sent: not the dedup increments, not the low one.
+        eventually("the webhook got the alert", || {
+            !hook_seen.lock().unwrap().is_empty()
+        });
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        {
+            let seen = hook_seen.lock().unwrap();
+            assert_eq!(seen.len(), 1, "{seen:?}");
+            assert_eq!(seen[0]["id"], id);
+            assert_eq!(seen[0]["notification"], "raised");
+            assert_eq!(seen[0]["count"], 1);
+            assert!(
+                seen[0]["url"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("/alerts/{id}")),
+                "{}",
+                seen[0]
+            );
+        }
+
+        // Triage: viewers cannot; closing needs a reason; analysts close with one.
+        let state_path = format!("/api/v1/alerts/{id}/state");
+        srv.post(&state_path, viewer, &json!({ "state": "acknowledged" }))
+            .expect(403);
+        let analyst = &roles.analyst.token;
+        let r = srv
+            .post(&state_path, analyst, &json!({ "state": "closed" }))
+            .expect(400);
+        assert!(
+            r.json()["error"].as_str().unwrap().contains("reason"),
+            "{}",
+            r.body
+        );
+        srv.post(
+            &state_path,
+            analyst,
+            &json!({ "state": "gone", "reason": "x" }),
+        )
+        .expect(400);
+        let closed = srv
+            .post(
+                &state_path,
+                analyst,
+                &json!({ "state": "closed", "reason": "false positive: CI debug job" }),
+            )
+            .expect(200)
+            .json();
+        assert_eq!(closed["state"], "closed");
+        assert_eq!(closed["state_reason"], "false positive: CI debug job");
+        assert_eq!(closed["state_by"], roles.analyst.username.as_str());
+        let audit = srv.audit(&roles.admin.token);
+        let entry = audit
+            .iter()
+            .find(|e| e["action"] == "alert.state")
+            .expect("the state change is audited");
+        assert_eq!(entry["target"], format!("alert:{id}"));
+        assert_eq!(entry["actor"], roles.analyst.username.as_str());
+        assert_eq!(entry["details"]["from"], "new");
+        assert_eq!(entry["details"]["to"], "closed");
+        assert_eq!(entry["details"]["reason"], "false positive: CI debug job");
+        srv.get("/api/v1/audit/verify", &roles.admin.token)
+            .expect(200);
+
+        // A new match after closing: a new alert, notified again.
+        sink.raise(detection("k8s-exec", AlertLevel::High, evil, 9))
+            .unwrap();
+        eventually("a second alert", || {
+            srv.get("/api/v1/alerts?rule=k8s-exec", viewer)
+                .expect(200)
+                .json()["total"]
+                == 2
+        });
+        let second = srv
+            .get("/api/v1/alerts?rule=k8s-exec&state=new", viewer)
+            .expect(200)
+            .json();
+        let id2 = second["items"][0]["id"].as_i64().unwrap();
+        assert_ne!(id2, id);
+        eventually("the webhook got the second alert", || {
+            hook_seen.lock().unwrap().len() == 2
+        });
+        assert_eq!(hook_seen.lock().unwrap()[1]["id"], id2);
+
+        // Console: list and detail, everything from the alert escaped.
+        let page_of = |path: &str, cred: &Cred| {
+            srv.call("GET", path)
+                .cred(cred)
+                .header("accept", "text/html")
+                .send()
+                .expect(200)
+                .body
+        };
+        let list = page_of("/alerts", &roles.viewer.session);
+        assert!(
+            list.contains("href=\"/alerts\" aria-current=\"page\""),
+            "nav link"
+        );
+        assert!(list.contains(&format!("href=\"/alerts/{id}\"")));
+        assert!(list.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(list.contains("Exec into pod &lt;b&gt;k8s-exec&lt;/b&gt;"));
+        assert!(!list.contains("<script>alert(1)") && !list.contains("<b>k8s-exec"));
+        let closed_only = page_of("/alerts?state=closed", &roles.viewer.session);
+        assert!(closed_only.contains(&format!("href=\"/alerts/{id}\"")));
+        assert!(!closed_only.contains(&format!("href=\"/alerts/{id2}\"")));
+        let detail = page_of(&format!("/alerts/{id}"), &roles.viewer.session);
+        assert!(detail.contains("href=\"https://attack.mitre.org/techniques/T1609/\""));
+        assert!(detail.contains("&lt;/pre&gt;&lt;script&gt;alert(&#39;ev&#39;)&lt;/script&gt;"));
+        assert!(!detail.contains("<script>alert("));
+        assert!(detail.contains("false positive: CI debug job"));
+        assert!(!detail.contains("/state\""), "viewers get no triage form");
+        let detail = page_of(&format!("/alerts/{id2}"), &roles.analyst.session);
+        assert!(detail.contains(&format!("action=\"/alerts/{id2}/state\"")));
+        assert!(detail.contains("name=\"csrf_token\""));
+
+        // The form: a close without a reason shows the page again with the message; a good
+        // one redirects back; without the CSRF token it is refused.
+        let form = |body: &str, csrf: bool| {
+            let mut c = srv
+                .call("POST", &format!("/alerts/{id2}/state"))
+                .cred(&roles.analyst.session)
+                .header("accept", "text/html")
+                .body(
+                    "application/x-www-form-urlencoded",
+                    body.as_bytes().to_vec(),
+                );
+            if !csrf {
+                c = c.no_csrf();
+            }
+            c.send()
+        };
+        let r = form("state=closed&reason=", true);
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("needs a reason"), "{}", r.body);
+        assert_eq!(form("state=acknowledged&reason=looking", false).status, 403);
+        let r = form("state=acknowledged&reason=on+it", true);
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(
+            r.header("location"),
+            Some(format!("/alerts/{id2}").as_str())
+        );
+        let now = srv
+            .get(&format!("/api/v1/alerts/{id2}"), viewer)
+            .expect(200)
+            .json();
+        assert_eq!(now["state"], "acknowledged");
+        assert_eq!(now["state_reason"], "on it");
+
+        // Metrics.
+        let m = srv.get("/metrics", &roles.admin.token).expect(200).body;
+        assert!(
+            m.contains("palisade_alerts_raised_total{level=\"high\"} 2\n"),
+            "{m}"
+        );
+        assert!(
+            m.contains("palisade_alerts_raised_total{level=\"low\"} 1\n"),
+            "{m}"
+        );
+        assert!(m.contains("palisade_alerts_deduplicated_total 2\n"), "{m}");
+        assert!(
+            m.contains(
+                "palisade_alert_notifications_total{webhook=\"soc\",result=\"delivered\"} 2\n"
+            ),
+            "{m}"
+        );
+        assert!(!m.contains(&hook_url), "the webhook URL is not shown");
+    });
 }

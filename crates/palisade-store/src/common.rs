@@ -27,6 +27,11 @@ pub(crate) const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "saved_searches",
         sql: include_str!("../migrations/sqlite/0002_saved_searches.sql"),
     },
+    Migration {
+        version: 3,
+        name: "alerts",
+        sql: include_str!("../migrations/sqlite/0003_alerts.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -39,6 +44,11 @@ pub(crate) const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "saved_searches",
         sql: include_str!("../migrations/postgres/0002_saved_searches.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "alerts",
+        sql: include_str!("../migrations/postgres/0003_alerts.sql"),
     },
 ];
 
@@ -706,6 +716,215 @@ pub(crate) fn trend_at(r: &impl RowGet, o: usize) -> Result<(i64, SeverityCounts
             unknown: r.int(o + 6)?,
         },
     ))
+}
+
+// ---- alerts ---------------------------------------------------------------------------
+
+pub(crate) const ALERT_COLS: &str = "id, rule_id, rule_title, level, tags, entities, dedup_key, correlation, state, state_reason, state_by, state_at, count, first_seen, last_seen, event_count";
+pub(crate) const ALERT_EVENT_COLS: &str = "event_id, time_ns, source, event, truncated";
+/// Most tags and entities one alert may carry.
+pub(crate) const MAX_ALERT_TAGS: usize = 64;
+pub(crate) const MAX_ALERT_ENTITIES: usize = 32;
+
+/// Hex SHA-256 of the rule id and the entities (a `BTreeMap`, so sorted by key): alerts with
+/// the same key deduplicate.
+pub(crate) fn alert_dedup_key(
+    rule_id: &str,
+    entities: &std::collections::BTreeMap<String, String>,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical = serde_json::json!([rule_id, entities]);
+    crate::hex(&Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// One event of a match, checked and ready to write.
+pub(crate) struct PreparedAlertEvent {
+    pub event_id: Option<String>,
+    pub time_ns: i64,
+    pub source: String,
+    /// JSON text (a JSON string of the start of the text when `truncated`).
+    pub event: String,
+    pub truncated: bool,
+}
+
+/// A match, checked, with what both backends write.
+pub(crate) struct PreparedAlert {
+    pub rule_id: String,
+    pub rule_title: String,
+    pub level: crate::AlertLevel,
+    pub tags: String,
+    pub entities: String,
+    pub dedup_key: String,
+    pub correlation: bool,
+    pub search: String,
+    /// The match time in milliseconds.
+    pub at: Millis,
+    pub events: Vec<PreparedAlertEvent>,
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+pub(crate) fn prepare_alert(a: crate::NewAlert) -> Result<PreparedAlert> {
+    if a.rule_id.trim().is_empty() {
+        return Err(StoreError::Invalid("the alert's rule id is empty".into()));
+    }
+    check_key("alert rule id", &a.rule_id)?;
+    check_text("alert rule title", &a.rule_title)?;
+    if a.tags.len() > MAX_ALERT_TAGS {
+        return Err(StoreError::Invalid(format!(
+            "an alert has at most {MAX_ALERT_TAGS} tags"
+        )));
+    }
+    for t in &a.tags {
+        check_key("alert tag", t)?;
+    }
+    if a.entities.len() > MAX_ALERT_ENTITIES {
+        return Err(StoreError::Invalid(format!(
+            "an alert has at most {MAX_ALERT_ENTITIES} entities"
+        )));
+    }
+    for (k, v) in &a.entities {
+        check_key("alert entity name", k)?;
+        check_key("alert entity value", v)?;
+    }
+    let mut events = Vec::with_capacity(a.events.len().min(crate::MAX_ALERT_EVENTS));
+    for e in a.events.into_iter().take(crate::MAX_ALERT_EVENTS) {
+        check_opt("alert event id", e.event_id.as_deref())?;
+        check_text("alert event source", &e.source)?;
+        // serde_json escapes NUL inside strings, so the text is always storable.
+        let text = e.event.to_string();
+        let (event, truncated) = if text.len() > crate::MAX_ALERT_EVENT_BYTES {
+            let cut = prefix(&text, crate::MAX_ALERT_EVENT_BYTES);
+            (serde_json::Value::String(cut.to_string()).to_string(), true)
+        } else {
+            (text, false)
+        };
+        events.push(PreparedAlertEvent {
+            event_id: e.event_id,
+            time_ns: e.time_ns,
+            source: e.source,
+            event,
+            truncated,
+        });
+    }
+    let dedup_key = alert_dedup_key(&a.rule_id, &a.entities);
+    let pairs: Vec<String> = a.entities.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let search = search_text(&[
+        &a.rule_title,
+        &a.rule_id,
+        &a.tags.join(" "),
+        &pairs.join(" "),
+    ]);
+    Ok(PreparedAlert {
+        tags: serde_json::json!(a.tags).to_string(),
+        entities: serde_json::json!(a.entities).to_string(),
+        rule_id: a.rule_id,
+        rule_title: a.rule_title,
+        level: a.level,
+        dedup_key,
+        correlation: a.correlation,
+        search,
+        at: a.time_ns.div_euclid(1_000_000),
+        events,
+    })
+}
+
+/// The reason of a state change, trimmed; `Invalid` when closing without one.
+pub(crate) fn alert_reason(change: &crate::AlertStateChange) -> Result<Option<String>> {
+    check_text("state change author", &change.by)?;
+    let reason = change
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string);
+    check_opt("state change reason", reason.as_deref())?;
+    if change.state == crate::AlertState::Closed && reason.is_none() {
+        return Err(StoreError::Invalid(
+            "closing an alert needs a reason".into(),
+        ));
+    }
+    Ok(reason)
+}
+
+pub(crate) fn alerts_filter(q: &crate::AlertQuery, d: Dialect) -> Filter {
+    let mut f = Filter::new(d);
+    if let Some(s) = q.state {
+        let p = f.arg(Arg::Text(s.as_str().into()));
+        f.cond(format!("state = {p}"));
+    }
+    if let Some(l) = q.min_level {
+        let p = f.arg(Arg::Int(l.rank()));
+        f.cond(format!("level_rank >= {p}"));
+    }
+    if let Some(r) = &q.rule_id {
+        let p = f.arg(Arg::Text(r.clone()));
+        f.cond(format!("rule_id = {p}"));
+    }
+    if let Some(t) = q.text.as_deref().filter(|t| !t.is_empty()) {
+        let p = f.arg(Arg::Text(like_pattern(t)));
+        f.cond(format!("search LIKE {p} ESCAPE '\\'"));
+    }
+    if let Some(s) = q.since {
+        let p = f.arg(Arg::Int(s));
+        f.cond(format!("last_seen >= {p}"));
+    }
+    if let Some(u) = q.until {
+        let p = f.arg(Arg::Int(u));
+        f.cond(format!("last_seen <= {p}"));
+    }
+    f
+}
+
+pub(crate) const ALERTS_ORDER: &str = "last_seen DESC, id DESC";
+
+pub(crate) fn alert_at(r: &impl RowGet, o: usize) -> Result<crate::Alert> {
+    let level = r.text(o + 3)?;
+    let state = r.text(o + 8)?;
+    let tags = r.text(o + 4)?;
+    let entities = r.text(o + 5)?;
+    Ok(crate::Alert {
+        id: r.int(o)?,
+        rule_id: r.text(o + 1)?,
+        rule_title: r.text(o + 2)?,
+        level: crate::AlertLevel::parse(&level).ok_or_else(|| bad("alert level", &level))?,
+        tags: serde_json::from_str(&tags)
+            .map_err(|_| StoreError::Backend("alert tags are not a JSON list".into()))?,
+        entities: serde_json::from_str(&entities)
+            .map_err(|_| StoreError::Backend("alert entities are not a JSON object".into()))?,
+        dedup_key: r.text(o + 6)?,
+        correlation: r.flag(o + 7)?,
+        state: crate::AlertState::parse(&state).ok_or_else(|| bad("alert state", &state))?,
+        state_reason: r.opt_text(o + 9)?,
+        state_by: r.opt_text(o + 10)?,
+        state_at: r.opt_int(o + 11)?,
+        count: r.int(o + 12)?,
+        first_seen: r.int(o + 13)?,
+        last_seen: r.int(o + 14)?,
+        event_count: r.int(o + 15)?,
+    })
+}
+
+pub(crate) fn alert_event_at(r: &impl RowGet, o: usize) -> Result<crate::StoredAlertEvent> {
+    let event = r.text(o + 3)?;
+    Ok(crate::StoredAlertEvent {
+        event_id: r.opt_text(o)?,
+        time_ns: r.int(o + 1)?,
+        source: r.text(o + 2)?,
+        event: serde_json::from_str(&event)
+            .map_err(|_| StoreError::Backend("a stored alert event is not JSON".into()))?,
+        truncated: r.flag(o + 4)?,
+    })
 }
 
 #[cfg(test)]

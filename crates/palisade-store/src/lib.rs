@@ -121,6 +121,26 @@ pub trait Store: Send + Sync + 'static {
     /// Open counts, trend over the last `days` days ending at `now`, and the `top` riskiest
     /// assets.
     async fn dashboard(&self, now: Millis, days: u32, top: u32) -> Result<Dashboard>;
+
+    // ---- alerts (detection rule matches) -----------------------------------------------
+    /// Records a match in one transaction. When an alert of the same rule and entities
+    /// (`dedup_key`) is not closed and the match is within `dedup_window_ms` of its
+    /// first-to-last-seen span, that alert's `count` goes up by one, `last_seen` (or
+    /// `first_seen`, for a late event) moves, and the events are added up to
+    /// [`MAX_ALERT_EVENTS`]; otherwise a new alert is made. Returns the alert and whether it
+    /// was made now. Concurrent calls with one key are serialised, so none is lost and no
+    /// duplicate alert appears.
+    async fn raise_alert(&self, alert: NewAlert, dedup_window_ms: i64) -> Result<(Alert, bool)>;
+    async fn list_alerts(&self, query: &AlertQuery) -> Result<Page<Alert>>;
+    /// The alert and its sample events, oldest first.
+    async fn alert(&self, id: i64) -> Result<Option<(Alert, Vec<StoredAlertEvent>)>>;
+    /// Moves an alert to a state (any to any; `Closed` needs a reason, `Invalid` otherwise).
+    /// Returns the alert as it is now and the state it was in.
+    async fn set_alert_state(
+        &self,
+        id: i64,
+        change: AlertStateChange,
+    ) -> Result<(Alert, AlertState)>;
 }
 
 /// Hex SHA-256 of the entry's content and the previous hash: the audit chain link.

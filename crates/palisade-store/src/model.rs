@@ -436,3 +436,194 @@ pub struct Dashboard {
     /// Highest risk first.
     pub riskiest: Vec<Asset>,
 }
+
+/// How serious an alert is: the `level` of the Sigma rule that raised it, least first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertLevel {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl AlertLevel {
+    pub const ALL: [AlertLevel; 5] = [
+        AlertLevel::Informational,
+        AlertLevel::Low,
+        AlertLevel::Medium,
+        AlertLevel::High,
+        AlertLevel::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertLevel::Informational => "informational",
+            AlertLevel::Low => "low",
+            AlertLevel::Medium => "medium",
+            AlertLevel::High => "high",
+            AlertLevel::Critical => "critical",
+        }
+    }
+
+    /// Case-insensitive; `info` is accepted for `informational`.
+    pub fn parse(s: &str) -> Option<AlertLevel> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "informational" | "info" => Some(AlertLevel::Informational),
+            "low" => Some(AlertLevel::Low),
+            "medium" => Some(AlertLevel::Medium),
+            "high" => Some(AlertLevel::High),
+            "critical" => Some(AlertLevel::Critical),
+            _ => None,
+        }
+    }
+
+    /// 0 (informational) to 4 (critical): the stored `level_rank`.
+    pub fn rank(self) -> i64 {
+        self as i64
+    }
+}
+
+/// Where an alert is in its triage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    /// Raised, nobody has looked yet. Matches within the dedup window add to it.
+    New,
+    /// Someone is on it. Matches within the dedup window still add to it.
+    Acknowledged,
+    /// Done, with a reason. A new match raises a new alert.
+    Closed,
+}
+
+impl AlertState {
+    pub const ALL: [AlertState; 3] = [
+        AlertState::New,
+        AlertState::Acknowledged,
+        AlertState::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::New => "new",
+            AlertState::Acknowledged => "acknowledged",
+            AlertState::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AlertState> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "new" => Some(AlertState::New),
+            "acknowledged" => Some(AlertState::Acknowledged),
+            "closed" => Some(AlertState::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// One event that matched a rule, as the detection engine hands it over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertEvent {
+    /// The event's id in the event store (`palisade_siem`), when it was stored there.
+    pub event_id: Option<String>,
+    /// When the event happened, Unix nanoseconds.
+    pub time_ns: i64,
+    /// The event source (`k8s-audit`, `cloudtrail`, `syslog`, …).
+    pub source: String,
+    /// The event itself. Copies larger than [`MAX_ALERT_EVENT_BYTES`] are cut (see
+    /// [`StoredAlertEvent::truncated`]).
+    pub event: serde_json::Value,
+}
+
+/// Sample events kept per alert: the first ones; later matches only add to `count`.
+pub const MAX_ALERT_EVENTS: usize = 20;
+/// The largest event copy kept whole, in bytes of JSON. Larger ones are kept as the start of
+/// their JSON text.
+pub const MAX_ALERT_EVENT_BYTES: usize = 64 * 1024;
+
+/// A rule match to record: what `Store::raise_alert` takes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewAlert {
+    /// The Sigma rule's `id` (or the correlation rule's).
+    pub rule_id: String,
+    pub rule_title: String,
+    pub level: AlertLevel,
+    /// The rule's tags as written (`attack.t1609`, `attack.execution`, …).
+    pub tags: Vec<String>,
+    /// Who and what the match is about: `user`, `namespace`, `pod`, `source_ip`, … The rule
+    /// and these (sorted by key) make the dedup key: matches with the same ones add to one
+    /// alert.
+    pub entities: std::collections::BTreeMap<String, String>,
+    /// The matching events (one for a plain rule, several for a correlation).
+    pub events: Vec<AlertEvent>,
+    /// When the match happened (the newest matching event), Unix nanoseconds.
+    pub time_ns: i64,
+    /// Raised by a correlation rule.
+    pub correlation: bool,
+}
+
+/// An alert: one rule firing on one set of entities, with how often and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub id: i64,
+    pub rule_id: String,
+    pub rule_title: String,
+    pub level: AlertLevel,
+    pub tags: Vec<String>,
+    pub entities: std::collections::BTreeMap<String, String>,
+    /// Hex SHA-256 of the rule id and the entities: alerts with the same key deduplicate.
+    pub dedup_key: String,
+    pub correlation: bool,
+    pub state: AlertState,
+    /// Why it was last moved (required when closed).
+    pub state_reason: Option<String>,
+    /// Who last moved it.
+    pub state_by: Option<String>,
+    pub state_at: Option<Millis>,
+    /// Matches added to this alert (1 when raised).
+    pub count: i64,
+    /// Time of the earliest and latest match (event time, milliseconds).
+    pub first_seen: Millis,
+    pub last_seen: Millis,
+    /// Sample events stored (at most [`MAX_ALERT_EVENTS`]).
+    pub event_count: i64,
+}
+
+/// A sample event of an alert, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredAlertEvent {
+    pub event_id: Option<String>,
+    pub time_ns: i64,
+    pub source: String,
+    /// The event; when `truncated`, a JSON string holding the start of its JSON text.
+    pub event: serde_json::Value,
+    pub truncated: bool,
+}
+
+/// A state change asked of `Store::set_alert_state`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertStateChange {
+    pub state: AlertState,
+    /// Required (non-blank) for `Closed`.
+    pub reason: Option<String>,
+    /// Who asks (a username).
+    pub by: String,
+    pub at: Millis,
+}
+
+/// Filters of `Store::list_alerts`. Newest (`last_seen`) first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertQuery {
+    pub state: Option<AlertState>,
+    /// This level and above.
+    pub min_level: Option<AlertLevel>,
+    pub rule_id: Option<String>,
+    /// Case-insensitive substring over the rule title and id, tags and entity values.
+    pub text: Option<String>,
+    /// `last_seen` at or after / at or before (milliseconds).
+    pub since: Option<Millis>,
+    pub until: Option<Millis>,
+    pub offset: u32,
+    pub limit: u32,
+}

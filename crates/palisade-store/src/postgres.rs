@@ -25,11 +25,12 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, IsolationLevel, NoTls, Row, Statement};
 
-use crate::common::{self, Arg, Dialect, PreparedReport, RowGet};
+use crate::common::{self, Arg, Dialect, PreparedAlert, PreparedReport, RowGet};
 use crate::{
-    ApiToken, Asset, AssetQuery, AuditEntry, AuditQuery, Dashboard, FindingQuery, LedgerFinding,
-    LoginLink, Millis, NewApiToken, NewAuditEntry, NewReport, NewSavedSearch, NewUser, Page,
-    Report, ReportOutcome, Result, Role, SavedSearch, Session, Store, StoreError, User,
+    Alert, AlertQuery, AlertState, AlertStateChange, ApiToken, Asset, AssetQuery, AuditEntry,
+    AuditQuery, Dashboard, FindingQuery, LedgerFinding, LoginLink, Millis, NewAlert, NewApiToken,
+    NewAuditEntry, NewReport, NewSavedSearch, NewUser, Page, Report, ReportOutcome, Result, Role,
+    SavedSearch, Session, Store, StoreError, StoredAlertEvent, User,
 };
 
 const DEFAULT_POOL_SIZE: u32 = 16;
@@ -37,6 +38,9 @@ const MAX_POOL_SIZE: u32 = 1000;
 /// Advisory lock keys (arbitrary constants; "palisade" in ASCII plus a number).
 const MIGRATION_LOCK: i64 = 0x7061_6c69_7361_0001;
 const TREND_LOCK: i64 = 0x7061_6c69_7361_0002;
+/// Raising an alert locks its dedup key: `pg_advisory_xact_lock(ALERT_LOCK_SPACE, hash)`
+/// (the two-key form, so it cannot collide with the locks above).
+const ALERT_LOCK_SPACE: i32 = 0x7061_0003;
 /// Findings sent per statement when applying a report (UNNEST arrays).
 const FINDING_BATCH: usize = 5000;
 /// Prepared statements kept per connection; the cache is emptied when it is full.
@@ -867,6 +871,135 @@ fn rows<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T>) -> Result<Vec<T>> {
     rows.iter().map(f).collect()
 }
 
+async fn alert_by_id<C: GenericClient + Sync>(q: &mut Q<'_, C>, id: i64) -> Result<Option<Alert>> {
+    let sql = format!("SELECT {} FROM alerts WHERE id = $1", common::ALERT_COLS);
+    q.opt(&sql, &[&id])
+        .await?
+        .map(|r| common::alert_at(&r, 0))
+        .transpose()
+}
+
+/// Adds events to an alert that holds `have` of them, up to the cap.
+async fn add_alert_events<C: GenericClient + Sync>(
+    q: &mut Q<'_, C>,
+    alert_id: i64,
+    have: i64,
+    events: &[common::PreparedAlertEvent],
+) -> Result<()> {
+    let room = usize::try_from(crate::MAX_ALERT_EVENTS as i64 - have).unwrap_or(0);
+    let mut seq = have;
+    for e in events.iter().take(room) {
+        q.exec(
+            "INSERT INTO alert_events (alert_id, seq, event_id, time_ns, source, event, truncated)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &alert_id,
+                &seq,
+                &e.event_id,
+                &e.time_ns,
+                &e.source,
+                &e.event,
+                &e.truncated,
+            ],
+        )
+        .await?;
+        seq += 1;
+    }
+    if seq != have {
+        q.exec(
+            "UPDATE alerts SET event_count = $2 WHERE id = $1",
+            &[&alert_id, &seq],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The advisory lock key of a dedup key: its first 32 bits (it is a hex SHA-256).
+fn alert_lock_key(dedup_key: &str) -> i32 {
+    let head = dedup_key.get(..8).unwrap_or("0");
+    u32::from_str_radix(head, 16).unwrap_or(0) as i32
+}
+
+async fn raise_alert(conn: &mut PgConn, p: PreparedAlert, window: i64) -> Result<(Alert, bool)> {
+    let window = window.max(0);
+    let PgConn { client, stmts } = conn;
+    let tx = client.transaction().await?;
+    let out = {
+        let mut q = Q { c: &tx, stmts };
+        // One raise per key at a time: the look-up below then sees every earlier raise of
+        // the key committed, and no two of them can both decide to insert.
+        q.exec(
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            &[&ALERT_LOCK_SPACE, &alert_lock_key(&p.dedup_key)],
+        )
+        .await?;
+        let sql = format!(
+            "SELECT {} FROM alerts
+             WHERE dedup_key = $1 AND state <> 'closed' AND last_seen >= $2 AND first_seen <= $3
+             ORDER BY last_seen DESC, id DESC LIMIT 1 FOR UPDATE",
+            common::ALERT_COLS
+        );
+        let open = q
+            .opt(
+                &sql,
+                &[
+                    &p.dedup_key,
+                    &p.at.saturating_sub(window),
+                    &p.at.saturating_add(window),
+                ],
+            )
+            .await?
+            .map(|r| common::alert_at(&r, 0))
+            .transpose()?;
+        let (id, created) = match open {
+            Some(a) => {
+                q.exec(
+                    "UPDATE alerts SET count = count + 1, first_seen = LEAST(first_seen, $2),
+                         last_seen = GREATEST(last_seen, $2)
+                     WHERE id = $1",
+                    &[&a.id, &p.at],
+                )
+                .await?;
+                add_alert_events(&mut q, a.id, a.event_count, &p.events).await?;
+                (a.id, false)
+            }
+            None => {
+                let id = q
+                    .one(
+                        "INSERT INTO alerts (rule_id, rule_title, level, level_rank, tags,
+                             entities, dedup_key, correlation, state, count, first_seen,
+                             last_seen, event_count, search)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'new', 1, $9, $9, 0, $10)
+                         RETURNING id",
+                        &[
+                            &p.rule_id,
+                            &p.rule_title,
+                            &p.level.as_str(),
+                            &p.level.rank(),
+                            &p.tags,
+                            &p.entities,
+                            &p.dedup_key,
+                            &p.correlation,
+                            &p.at,
+                            &p.search,
+                        ],
+                    )
+                    .await?
+                    .int(0)?;
+                add_alert_events(&mut q, id, 0, &p.events).await?;
+                (id, true)
+            }
+        };
+        let alert = alert_by_id(&mut q, id)
+            .await?
+            .ok_or_else(|| StoreError::Backend(format!("alert {id} vanished while raised")))?;
+        (alert, created)
+    };
+    tx.commit().await?;
+    Ok(out)
+}
+
 #[async_trait]
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
@@ -1407,5 +1540,84 @@ impl Store for PgStore {
     async fn dashboard(&self, now: Millis, days: u32, top: u32) -> Result<Dashboard> {
         self.read_tx(async |q| dashboard(q, now, days, top).await)
             .await
+    }
+
+    async fn raise_alert(&self, alert: NewAlert, dedup_window_ms: i64) -> Result<(Alert, bool)> {
+        let prepared = common::prepare_alert(alert)?;
+        let mut c = self.conn().await?;
+        raise_alert(&mut c, prepared, dedup_window_ms).await
+    }
+
+    async fn list_alerts(&self, query: &AlertQuery) -> Result<Page<Alert>> {
+        let mut f = common::alerts_filter(query, Dialect::Postgres);
+        let where_sql = f.where_sql();
+        let count_sql = format!("SELECT COUNT(*) FROM alerts{where_sql}");
+        let count_args = f.args.clone();
+        let limit = f.arg(Arg::Int(common::page_limit(query.limit)));
+        let offset = f.arg(Arg::Int(i64::from(query.offset)));
+        let sql = format!(
+            "SELECT {} FROM alerts{where_sql} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+            common::ALERT_COLS,
+            common::ALERTS_ORDER
+        );
+        self.read_tx(async |q| {
+            let items = rows(q.all(&sql, &args(&f.args)).await?, |r| {
+                common::alert_at(r, 0)
+            })?;
+            let total = q.one(&count_sql, &args(&count_args)).await?.int(0)?;
+            Ok(Page { items, total })
+        })
+        .await
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<(Alert, Vec<StoredAlertEvent>)>> {
+        self.read_tx(async |q| {
+            let Some(alert) = alert_by_id(q, id).await? else {
+                return Ok(None);
+            };
+            let sql = format!(
+                "SELECT {} FROM alert_events WHERE alert_id = $1 ORDER BY seq",
+                common::ALERT_EVENT_COLS
+            );
+            let events = rows(q.all(&sql, &[&id]).await?, |r| common::alert_event_at(r, 0))?;
+            Ok(Some((alert, events)))
+        })
+        .await
+    }
+
+    async fn set_alert_state(
+        &self,
+        id: i64,
+        change: AlertStateChange,
+    ) -> Result<(Alert, AlertState)> {
+        let reason = common::alert_reason(&change)?;
+        let mut conn = self.conn().await?;
+        let PgConn { client, stmts } = &mut *conn;
+        let tx = client.transaction().await?;
+        let out = {
+            let mut q = Q { c: &tx, stmts };
+            let sql = format!(
+                "SELECT {} FROM alerts WHERE id = $1 FOR UPDATE",
+                common::ALERT_COLS
+            );
+            let before = q
+                .opt(&sql, &[&id])
+                .await?
+                .map(|r| common::alert_at(&r, 0))
+                .transpose()?
+                .ok_or_else(|| StoreError::NotFound(format!("alert {id}")))?;
+            q.exec(
+                "UPDATE alerts SET state = $2, state_reason = $3, state_by = $4, state_at = $5
+                 WHERE id = $1",
+                &[&id, &change.state.as_str(), &reason, &change.by, &change.at],
+            )
+            .await?;
+            let after = alert_by_id(&mut q, id)
+                .await?
+                .ok_or_else(|| StoreError::Backend(format!("alert {id} vanished while updated")))?;
+            (after, before.state)
+        };
+        tx.commit().await?;
+        Ok(out)
     }
 }

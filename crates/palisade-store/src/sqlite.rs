@@ -15,11 +15,12 @@ use rusqlite::types::{ToSqlOutput, Value as SqlValue};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{Mutex, Semaphore};
 
-use crate::common::{self, Arg, Dialect, PreparedReport, RowGet};
+use crate::common::{self, Arg, Dialect, PreparedAlert, PreparedReport, RowGet};
 use crate::{
-    ApiToken, Asset, AssetQuery, AuditEntry, AuditQuery, Dashboard, FindingQuery, LedgerFinding,
-    LoginLink, Millis, NewApiToken, NewAuditEntry, NewReport, NewSavedSearch, NewUser, Page,
-    Report, ReportOutcome, Result, Role, SavedSearch, Session, Store, StoreError, User,
+    Alert, AlertQuery, AlertState, AlertStateChange, ApiToken, Asset, AssetQuery, AuditEntry,
+    AuditQuery, Dashboard, FindingQuery, LedgerFinding, LoginLink, Millis, NewAlert, NewApiToken,
+    NewAuditEntry, NewReport, NewSavedSearch, NewUser, Page, Report, ReportOutcome, Result, Role,
+    SavedSearch, Session, Store, StoreError, StoredAlertEvent, User,
 };
 
 /// Read connections kept open next to the writer.
@@ -674,6 +675,134 @@ fn dashboard(conn: &Connection, now: Millis, days: u32, top: u32) -> Result<Dash
     })
 }
 
+fn alert_by_id(conn: &Connection, id: i64) -> Result<Option<Alert>> {
+    let sql = format!("SELECT {} FROM alerts WHERE id = ?1", common::ALERT_COLS);
+    first(conn, &sql, [id], |r| common::alert_at(r, 0))
+}
+
+/// Adds events to an alert that holds `have` of them, up to the cap.
+fn add_alert_events(
+    conn: &Connection,
+    alert_id: i64,
+    have: i64,
+    events: &[common::PreparedAlertEvent],
+) -> Result<()> {
+    let room = usize::try_from(crate::MAX_ALERT_EVENTS as i64 - have).unwrap_or(0);
+    let mut seq = have;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO alert_events (alert_id, seq, event_id, time_ns, source, event, truncated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for e in events.iter().take(room) {
+        insert.execute(params![
+            alert_id,
+            seq,
+            e.event_id,
+            e.time_ns,
+            e.source,
+            e.event,
+            e.truncated
+        ])?;
+        seq += 1;
+    }
+    if seq != have {
+        conn.prepare_cached("UPDATE alerts SET event_count = ?2 WHERE id = ?1")?
+            .execute(params![alert_id, seq])?;
+    }
+    Ok(())
+}
+
+fn raise_alert(conn: &mut Connection, p: PreparedAlert, window: i64) -> Result<(Alert, bool)> {
+    let window = window.max(0);
+    // IMMEDIATE: the write lock first, so the look-up and the write see one state.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let sql = format!(
+        "SELECT {} FROM alerts
+         WHERE dedup_key = ?1 AND state <> 'closed' AND last_seen >= ?2 AND first_seen <= ?3
+         ORDER BY last_seen DESC, id DESC LIMIT 1",
+        common::ALERT_COLS
+    );
+    let open = first(
+        &tx,
+        &sql,
+        params![
+            p.dedup_key,
+            p.at.saturating_sub(window),
+            p.at.saturating_add(window)
+        ],
+        |r| common::alert_at(r, 0),
+    )?;
+    let (id, created) = match open {
+        Some(a) => {
+            tx.prepare_cached(
+                "UPDATE alerts SET count = count + 1, first_seen = MIN(first_seen, ?2),
+                     last_seen = MAX(last_seen, ?2)
+                 WHERE id = ?1",
+            )?
+            .execute(params![a.id, p.at])?;
+            add_alert_events(&tx, a.id, a.event_count, &p.events)?;
+            (a.id, false)
+        }
+        None => {
+            let id: i64 = tx
+                .prepare_cached(
+                    "INSERT INTO alerts (rule_id, rule_title, level, level_rank, tags, entities,
+                         dedup_key, correlation, state, count, first_seen, last_seen,
+                         event_count, search)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'new', 1, ?9, ?9, 0, ?10)
+                     RETURNING id",
+                )?
+                .query_row(
+                    params![
+                        p.rule_id,
+                        p.rule_title,
+                        p.level.as_str(),
+                        p.level.rank(),
+                        p.tags,
+                        p.entities,
+                        p.dedup_key,
+                        p.correlation,
+                        p.at,
+                        p.search
+                    ],
+                    |r| r.get(0),
+                )?;
+            add_alert_events(&tx, id, 0, &p.events)?;
+            (id, true)
+        }
+    };
+    let alert = alert_by_id(&tx, id)?
+        .ok_or_else(|| StoreError::Backend(format!("alert {id} vanished while raised")))?;
+    tx.commit()?;
+    Ok((alert, created))
+}
+
+fn set_alert_state(
+    conn: &mut Connection,
+    id: i64,
+    change: AlertStateChange,
+    reason: Option<String>,
+) -> Result<(Alert, AlertState)> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let before =
+        alert_by_id(&tx, id)?.ok_or_else(|| StoreError::NotFound(format!("alert {id}")))?;
+    tx.prepare_cached(
+        "UPDATE alerts SET state = ?2, state_reason = ?3, state_by = ?4, state_at = ?5
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        change.state.as_str(),
+        reason,
+        change.by,
+        change.at
+    ])?;
+    let after = alert_by_id(&tx, id)?
+        .ok_or_else(|| StoreError::Backend(format!("alert {id} vanished while updated")))?;
+    tx.commit()?;
+    Ok((after, before.state))
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -1221,5 +1350,61 @@ impl Store for SqliteStore {
 
     async fn dashboard(&self, now: Millis, days: u32, top: u32) -> Result<Dashboard> {
         self.read_tx(move |c| dashboard(c, now, days, top)).await
+    }
+
+    async fn raise_alert(&self, alert: NewAlert, dedup_window_ms: i64) -> Result<(Alert, bool)> {
+        let prepared = common::prepare_alert(alert)?;
+        self.write(move |c| raise_alert(c, prepared, dedup_window_ms))
+            .await
+    }
+
+    async fn list_alerts(&self, query: &AlertQuery) -> Result<Page<Alert>> {
+        let mut f = common::alerts_filter(query, Dialect::Sqlite);
+        let where_sql = f.where_sql();
+        let count_sql = format!("SELECT COUNT(*) FROM alerts{where_sql}");
+        let count_args = f.args.clone();
+        let limit = f.arg(Arg::Int(common::page_limit(query.limit)));
+        let offset = f.arg(Arg::Int(i64::from(query.offset)));
+        let sql = format!(
+            "SELECT {} FROM alerts{where_sql} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+            common::ALERT_COLS,
+            common::ALERTS_ORDER
+        );
+        let args = f.args;
+        self.read_tx(move |c| {
+            let items = collect(c, &sql, rusqlite::params_from_iter(args.iter()), |r| {
+                common::alert_at(r, 0)
+            })?;
+            let total: i64 = c
+                .prepare_cached(&count_sql)?
+                .query_row(rusqlite::params_from_iter(count_args.iter()), |r| r.get(0))?;
+            Ok(Page { items, total })
+        })
+        .await
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<(Alert, Vec<StoredAlertEvent>)>> {
+        self.read_tx(move |c| {
+            let Some(alert) = alert_by_id(c, id)? else {
+                return Ok(None);
+            };
+            let sql = format!(
+                "SELECT {} FROM alert_events WHERE alert_id = ?1 ORDER BY seq",
+                common::ALERT_EVENT_COLS
+            );
+            let events = collect(c, &sql, [id], |r| common::alert_event_at(r, 0))?;
+            Ok(Some((alert, events)))
+        })
+        .await
+    }
+
+    async fn set_alert_state(
+        &self,
+        id: i64,
+        change: AlertStateChange,
+    ) -> Result<(Alert, AlertState)> {
+        let reason = common::alert_reason(&change)?;
+        self.write(move |c| set_alert_state(c, id, change, reason))
+            .await
     }
 }

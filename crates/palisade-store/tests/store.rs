@@ -12,10 +12,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use palisade_store::{
-    ApiToken, AssetKind, AssetQuery, AuditEntry, AuditQuery, Dashboard, FindingQuery, FindingSort,
-    FindingStatus, LedgerFinding, LoginLink, Millis, NewApiToken, NewAuditEntry, NewFinding,
-    NewReport, NewUser, Page, ReportOutcome, Role, Session, SeverityCounts, Store, StoreError,
-    TrendPoint, User,
+    Alert, AlertEvent, AlertLevel, AlertQuery, AlertState, AlertStateChange, ApiToken, AssetKind,
+    AssetQuery, AuditEntry, AuditQuery, Dashboard, FindingQuery, FindingSort, FindingStatus,
+    LedgerFinding, LoginLink, Millis, NewAlert, NewApiToken, NewAuditEntry, NewFinding, NewReport,
+    NewUser, Page, ReportOutcome, Role, Session, SeverityCounts, Store, StoreError, TrendPoint,
+    User,
 };
 use serde_json::json;
 
@@ -276,6 +277,10 @@ suite!(
     long_keys_behave_alike,
     concurrent_writes,
     cancelled_reports_are_all_or_nothing,
+    alerts_deduplicate_within_the_window,
+    alerts_keep_sample_events_capped,
+    alert_states_and_queries,
+    concurrent_alerts_of_one_key,
 );
 
 // ---- builders ------------------------------------------------------------------------------
@@ -393,6 +398,51 @@ fn expect_invalid<T: std::fmt::Debug>(r: palisade_store::Result<T>) {
     }
 }
 
+const MINUTE: i64 = 60_000;
+/// Nanoseconds of a time in milliseconds.
+fn ns(ms: Millis) -> i64 {
+    ms * 1_000_000
+}
+
+fn entities(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A match of `rule` on `ents` at `at` (ms) with one event whose `n` field says which.
+fn new_alert(rule: &str, ents: &[(&str, &str)], at: Millis, n: i64) -> NewAlert {
+    NewAlert {
+        rule_id: rule.into(),
+        rule_title: format!("Title of {rule}"),
+        level: AlertLevel::High,
+        tags: vec!["attack.execution".into(), "attack.t1609".into()],
+        entities: entities(ents),
+        events: vec![AlertEvent {
+            event_id: Some(format!("evt-{n}")),
+            time_ns: ns(at),
+            source: "k8s-audit".into(),
+            event: json!({ "n": n, "verb": "create", "objectRef": { "subresource": "exec" } }),
+        }],
+        time_ns: ns(at),
+        correlation: false,
+    }
+}
+
+fn closing(reason: &str, by: &str, at: Millis) -> AlertStateChange {
+    AlertStateChange {
+        state: AlertState::Closed,
+        reason: Some(reason.into()),
+        by: by.into(),
+        at,
+    }
+}
+
+fn alert_ids(page: &Page<Alert>) -> Vec<i64> {
+    page.items.iter().map(|a| a.id).collect()
+}
+
 // ---- the cases -----------------------------------------------------------------------------
 
 mod cases {
@@ -410,11 +460,13 @@ mod cases {
         let migrations = env
             .raw("SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
             .await;
-        assert_eq!(migrations.len(), 2);
+        assert_eq!(migrations.len(), 3);
         assert_eq!(migrations[0][0].as_deref(), Some("1"));
         assert_eq!(migrations[0][1].as_deref(), Some("core"));
         assert_eq!(migrations[1][0].as_deref(), Some("2"));
         assert_eq!(migrations[1][1].as_deref(), Some("saved_searches"));
+        assert_eq!(migrations[2][0].as_deref(), Some("3"));
+        assert_eq!(migrations[2][1].as_deref(), Some("alerts"));
 
         // A fresh database is empty and consistent.
         assert_eq!(s.count_users().await.unwrap(), 0);
@@ -486,7 +538,7 @@ mod cases {
         .await;
         match env.reopen().await {
             Err(StoreError::SchemaTooNew { found, known }) => {
-                assert_eq!((found, known), (99, 2));
+                assert_eq!((found, known), (99, 3));
             }
             Err(other) => panic!("expected SchemaTooNew, got {other:?}"),
             Ok(_) => panic!("expected SchemaTooNew, the store opened"),
@@ -494,7 +546,7 @@ mod cases {
         assert_eq!(
             env.raw_count("SELECT COUNT(*) FROM schema_migrations")
                 .await,
-            3
+            4
         );
         assert_eq!(again.count_users().await.unwrap(), 1);
     }
@@ -2744,6 +2796,534 @@ mod cases {
         eprintln!(
             "cancelled reports: {landed} of {} landed whole",
             delays_us.len()
+        );
+    }
+    pub async fn alerts_deduplicate_within_the_window(env: Env) {
+        let s = env.store.clone();
+        let window = 10 * MINUTE;
+        let alice = [("user", "alice"), ("namespace", "shop"), ("pod", "web-0")];
+
+        let (a, created) = s
+            .raise_alert(new_alert("rule-exec", &alice, T0, 1), window)
+            .await
+            .unwrap();
+        assert!(created);
+        assert_eq!(a.count, 1);
+        assert_eq!(a.state, AlertState::New);
+        assert_eq!((a.first_seen, a.last_seen), (T0, T0));
+        assert_eq!(a.event_count, 1);
+        assert_eq!(a.level, AlertLevel::High);
+        assert_eq!(a.rule_title, "Title of rule-exec");
+        assert_eq!(a.tags, ["attack.execution", "attack.t1609"]);
+        assert_eq!(a.entities, entities(&alice));
+        assert_eq!(a.dedup_key.len(), 64);
+        assert!(!a.correlation);
+        assert_eq!(
+            (a.state_reason.clone(), a.state_by.clone(), a.state_at),
+            (None, None, None)
+        );
+
+        // Same rule and entities (in another order: they are a sorted map) within the window.
+        let reordered = [("pod", "web-0"), ("user", "alice"), ("namespace", "shop")];
+        let (b, created) = s
+            .raise_alert(
+                new_alert("rule-exec", &reordered, T0 + 4 * MINUTE, 2),
+                window,
+            )
+            .await
+            .unwrap();
+        assert!(!created);
+        assert_eq!(b.id, a.id);
+        assert_eq!(b.dedup_key, a.dedup_key);
+        assert_eq!(b.count, 2);
+        assert_eq!((b.first_seen, b.last_seen), (T0, T0 + 4 * MINUTE));
+        assert_eq!(b.event_count, 2);
+
+        // A late event inside the window moves first_seen back, not last_seen.
+        let (c, created) = s
+            .raise_alert(new_alert("rule-exec", &alice, T0 - 3 * MINUTE, 3), window)
+            .await
+            .unwrap();
+        assert!(!created);
+        assert_eq!(c.id, a.id);
+        assert_eq!(c.count, 3);
+        assert_eq!(
+            (c.first_seen, c.last_seen),
+            (T0 - 3 * MINUTE, T0 + 4 * MINUTE)
+        );
+
+        // Exactly at the edge of the window (last_seen + window): still the same alert.
+        let (d, created) = s
+            .raise_alert(new_alert("rule-exec", &alice, T0 + 14 * MINUTE, 4), window)
+            .await
+            .unwrap();
+        assert!(!created);
+        assert_eq!((d.id, d.count, d.last_seen), (a.id, 4, T0 + 14 * MINUTE));
+
+        // One millisecond past it: a new alert with the same key.
+        let late = T0 + 24 * MINUTE + 1;
+        let (e, created) = s
+            .raise_alert(new_alert("rule-exec", &alice, late, 5), window)
+            .await
+            .unwrap();
+        assert!(created);
+        assert_ne!(e.id, a.id);
+        assert_eq!(e.dedup_key, a.dedup_key);
+        assert_eq!((e.count, e.first_seen, e.last_seen), (1, late, late));
+
+        // The next match goes to the newer one of the two (its window), not the older.
+        let (f, created) = s
+            .raise_alert(new_alert("rule-exec", &alice, late + MINUTE, 6), window)
+            .await
+            .unwrap();
+        assert!(!created);
+        assert_eq!((f.id, f.count), (e.id, 2));
+
+        // Other entities, or another rule, or one entity fewer: separate alerts.
+        let bob = [("user", "bob"), ("namespace", "shop"), ("pod", "web-0")];
+        let (g, created) = s
+            .raise_alert(new_alert("rule-exec", &bob, T0, 7), window)
+            .await
+            .unwrap();
+        assert!(created);
+        assert_ne!(g.dedup_key, a.dedup_key);
+        let (h, created) = s
+            .raise_alert(new_alert("rule-other", &alice, T0, 8), window)
+            .await
+            .unwrap();
+        assert!(created);
+        assert_ne!(h.dedup_key, a.dedup_key);
+        let (i, created) = s
+            .raise_alert(
+                new_alert(
+                    "rule-exec",
+                    &[("user", "alice"), ("namespace", "shop")],
+                    T0,
+                    9,
+                ),
+                window,
+            )
+            .await
+            .unwrap();
+        assert!(created);
+        assert_ne!(i.dedup_key, a.dedup_key);
+        // No entities at all is a key too.
+        let (j, created) = s
+            .raise_alert(new_alert("rule-exec", &[], T0, 10), window)
+            .await
+            .unwrap();
+        let (k, again) = s
+            .raise_alert(new_alert("rule-exec", &[], T0 + 1, 11), window)
+            .await
+            .unwrap();
+        assert!(created && !again);
+        assert_eq!((k.id, k.count), (j.id, 2));
+
+        // A zero window: only matches at the very same millisecond join.
+        let (l, _) = s
+            .raise_alert(new_alert("rule-zero", &alice, T0, 12), 0)
+            .await
+            .unwrap();
+        let (m, joined) = s
+            .raise_alert(new_alert("rule-zero", &alice, T0, 13), 0)
+            .await
+            .unwrap();
+        assert!(!joined);
+        assert_eq!((m.id, m.count), (l.id, 2));
+        let (n, created) = s
+            .raise_alert(new_alert("rule-zero", &alice, T0 + 1, 14), 0)
+            .await
+            .unwrap();
+        assert!(created);
+        assert_ne!(n.id, l.id);
+
+        // Acknowledged alerts still collect matches; closed ones never do.
+        let ack = AlertStateChange {
+            state: AlertState::Acknowledged,
+            reason: None,
+            by: "ana".into(),
+            at: T0 + 30 * MINUTE,
+        };
+        s.set_alert_state(g.id, ack).await.unwrap();
+        let (g2, created) = s
+            .raise_alert(new_alert("rule-exec", &bob, T0 + MINUTE, 15), window)
+            .await
+            .unwrap();
+        assert!(!created);
+        assert_eq!(
+            (g2.id, g2.count, g2.state),
+            (g.id, 2, AlertState::Acknowledged)
+        );
+        s.set_alert_state(
+            g.id,
+            closing("benign: on-call debugging", "ana", T0 + 31 * MINUTE),
+        )
+        .await
+        .unwrap();
+        let (g3, created) = s
+            .raise_alert(new_alert("rule-exec", &bob, T0 + 2 * MINUTE, 16), window)
+            .await
+            .unwrap();
+        assert!(created, "a closed alert does not take new matches");
+        assert_ne!(g3.id, g.id);
+        assert_eq!((g3.count, g3.state), (1, AlertState::New));
+        let (closed, _) = s.alert(g.id).await.unwrap().unwrap();
+        assert_eq!((closed.count, closed.state), (2, AlertState::Closed));
+
+        // Bad input is refused and leaves nothing behind.
+        let before = env.raw_count("SELECT COUNT(*) FROM alerts").await;
+        expect_invalid(s.raise_alert(new_alert("  ", &alice, T0, 0), window).await);
+        let mut nul = new_alert("rule-exec", &alice, T0, 0);
+        nul.rule_title = "a\0b".into();
+        expect_invalid(s.raise_alert(nul, window).await);
+        let mut nul = new_alert("rule-exec", &[("user", "a\0")], T0, 0);
+        nul.rule_title = "ok".into();
+        expect_invalid(s.raise_alert(nul, window).await);
+        assert_eq!(env.raw_count("SELECT COUNT(*) FROM alerts").await, before);
+    }
+
+    pub async fn alerts_keep_sample_events_capped(env: Env) {
+        let s = env.store.clone();
+        let who = [("user", "system:serviceaccount:kube-system:job")];
+        let mut id = None;
+        for n in 0..25 {
+            let (a, created) = s
+                .raise_alert(new_alert("rule-cap", &who, T0 + n, n), MINUTE)
+                .await
+                .unwrap();
+            assert_eq!(created, n == 0);
+            id = Some(a.id);
+            assert_eq!(a.count, n + 1);
+            assert_eq!(a.event_count, (n + 1).min(20));
+        }
+        let (a, events) = s.alert(id.unwrap()).await.unwrap().unwrap();
+        assert_eq!((a.count, a.event_count), (25, 20));
+        assert_eq!(events.len(), 20);
+        // The first twenty, in order, whole.
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(e.event["n"], i as i64);
+            assert_eq!(e.event_id.as_deref(), Some(format!("evt-{i}").as_str()));
+            assert_eq!(e.time_ns, ns(T0 + i as i64));
+            assert_eq!(e.source, "k8s-audit");
+            assert!(!e.truncated);
+        }
+        assert_eq!(
+            env.raw_count(&format!(
+                "SELECT COUNT(*) FROM alert_events WHERE alert_id = {}",
+                a.id
+            ))
+            .await,
+            20
+        );
+
+        // A correlation: several events in one match, no event id, one of them too large;
+        // odd text survives the round trip.
+        let big = "x".repeat(palisade_store::MAX_ALERT_EVENT_BYTES + 10);
+        let odd = "quote \" back\\slash <b>&amp; é 🚀 nul\u{0}";
+        let (c, created) = s
+            .raise_alert(
+                NewAlert {
+                    rule_id: "corr-401-then-200".into(),
+                    rule_title: odd.replace('\0', ""),
+                    level: AlertLevel::Critical,
+                    tags: vec!["attack.t1110".into()],
+                    entities: entities(&[("source_ip", "203.0.113.9")]),
+                    events: vec![
+                        AlertEvent {
+                            event_id: None,
+                            time_ns: ns(T0),
+                            source: "k8s-audit".into(),
+                            event: json!({ "code": 401, "odd": odd }),
+                        },
+                        AlertEvent {
+                            event_id: None,
+                            time_ns: ns(T0 + 1),
+                            source: "k8s-audit".into(),
+                            event: json!({ "code": 200, "blob": big }),
+                        },
+                    ],
+                    time_ns: ns(T0 + 1),
+                    correlation: true,
+                },
+                MINUTE,
+            )
+            .await
+            .unwrap();
+        assert!(created);
+        assert!(c.correlation);
+        assert_eq!(c.level, AlertLevel::Critical);
+        assert_eq!(c.rule_title, odd.replace('\0', ""));
+        assert_eq!((c.count, c.event_count, c.last_seen), (1, 2, T0 + 1));
+        let (_, events) = s.alert(c.id).await.unwrap().unwrap();
+        assert_eq!(events[0].event, json!({ "code": 401, "odd": odd }));
+        assert!(!events[0].truncated);
+        assert!(events[0].event_id.is_none());
+        assert!(events[1].truncated);
+        let kept = events[1]
+            .event
+            .as_str()
+            .expect("a truncated event is kept as text");
+        assert_eq!(kept.len(), palisade_store::MAX_ALERT_EVENT_BYTES);
+        assert!(kept.starts_with("{\"blob\":\"xxx"), "{}", &kept[..20]);
+
+        // More events in one match than the cap: the first twenty are kept.
+        let mut many = new_alert("rule-many", &who, T0, 0);
+        many.events = (0..30)
+            .map(|n| AlertEvent {
+                event_id: Some(format!("m{n}")),
+                time_ns: ns(T0),
+                source: "cloudtrail".into(),
+                event: json!({ "n": n }),
+            })
+            .collect();
+        let (m, _) = s.raise_alert(many, MINUTE).await.unwrap();
+        assert_eq!(m.event_count, 20);
+        let (_, events) = s.alert(m.id).await.unwrap().unwrap();
+        assert_eq!(events.last().unwrap().event["n"], 19);
+
+        assert!(s.alert(999_999).await.unwrap().is_none());
+    }
+
+    pub async fn alert_states_and_queries(env: Env) {
+        let s = env.store.clone();
+        let w = MINUTE;
+        let mk = |rule: &str, user: &str, level: AlertLevel, at: Millis| {
+            let mut a = new_alert(rule, &[("user", user), ("namespace", "prod")], at, 0);
+            a.level = level;
+            a
+        };
+        let (info, _) = s
+            .raise_alert(mk("r-info", "ann", AlertLevel::Informational, T0), w)
+            .await
+            .unwrap();
+        let (low, _) = s
+            .raise_alert(mk("r-low", "ben", AlertLevel::Low, T0 + DAY), w)
+            .await
+            .unwrap();
+        let (med, _) = s
+            .raise_alert(mk("r-med", "cat", AlertLevel::Medium, T0 + 2 * DAY), w)
+            .await
+            .unwrap();
+        let (high, _) = s
+            .raise_alert(mk("r-high", "dan", AlertLevel::High, T0 + 3 * DAY), w)
+            .await
+            .unwrap();
+        let (crit, _) = s
+            .raise_alert(mk("r-crit", "eve", AlertLevel::Critical, T0 + 4 * DAY), w)
+            .await
+            .unwrap();
+
+        // Newest first; totals count everything that matches.
+        let all = s.list_alerts(&AlertQuery::default()).await.unwrap();
+        assert_eq!(alert_ids(&all), [crit.id, high.id, med.id, low.id, info.id]);
+        assert_eq!(all.total, 5);
+        let q = |f: AlertQuery| {
+            let s = s.clone();
+            async move { s.list_alerts(&f).await.unwrap() }
+        };
+        let p = q(AlertQuery {
+            min_level: Some(AlertLevel::Medium),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(alert_ids(&p), [crit.id, high.id, med.id]);
+        let p = q(AlertQuery {
+            rule_id: Some("r-low".into()),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(alert_ids(&p), [low.id]);
+        // Text: rule title, entity values, tags; case-insensitive; LIKE wildcards are literal.
+        let p = q(AlertQuery {
+            text: Some("DAN".into()),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(alert_ids(&p), [high.id]);
+        let p = q(AlertQuery {
+            text: Some("title of r-c".into()),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(alert_ids(&p), [crit.id]);
+        let p = q(AlertQuery {
+            text: Some("t1609".into()),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(p.total, 5);
+        let p = q(AlertQuery {
+            text: Some("%".into()),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(p.total, 0);
+        let p = q(AlertQuery {
+            since: Some(T0 + DAY),
+            until: Some(T0 + 3 * DAY),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(alert_ids(&p), [high.id, med.id, low.id]);
+        let p = q(AlertQuery {
+            offset: 1,
+            limit: 2,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!((alert_ids(&p), p.total), (vec![high.id, med.id], 5));
+
+        // Closing needs a reason; nothing changes without one.
+        for reason in [None, Some(""), Some("   ")] {
+            expect_invalid(
+                s.set_alert_state(
+                    high.id,
+                    AlertStateChange {
+                        state: AlertState::Closed,
+                        reason: reason.map(str::to_string),
+                        by: "ana".into(),
+                        at: T0,
+                    },
+                )
+                .await,
+            );
+        }
+        let (same, _) = s.alert(high.id).await.unwrap().unwrap();
+        assert_eq!(same, high);
+
+        // new → acknowledged → closed, each recording who, when and why.
+        let (acked, was) = s
+            .set_alert_state(
+                high.id,
+                AlertStateChange {
+                    state: AlertState::Acknowledged,
+                    reason: Some("  looking  ".into()),
+                    by: "ana".into(),
+                    at: T0 + 5 * DAY,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(was, AlertState::New);
+        assert_eq!(acked.state, AlertState::Acknowledged);
+        assert_eq!(acked.state_reason.as_deref(), Some("looking"));
+        assert_eq!(acked.state_by.as_deref(), Some("ana"));
+        assert_eq!(acked.state_at, Some(T0 + 5 * DAY));
+        assert_eq!((acked.count, acked.last_seen), (high.count, high.last_seen));
+        let (closed, was) = s
+            .set_alert_state(
+                high.id,
+                closing("false positive: CI job", "bo", T0 + 6 * DAY),
+            )
+            .await
+            .unwrap();
+        assert_eq!(was, AlertState::Acknowledged);
+        assert_eq!(closed.state, AlertState::Closed);
+        assert_eq!(
+            closed.state_reason.as_deref(),
+            Some("false positive: CI job")
+        );
+        assert_eq!(closed.state_by.as_deref(), Some("bo"));
+        assert_eq!(s.alert(high.id).await.unwrap().unwrap().0, closed);
+        // Reopening is allowed; the reason is optional then and replaced.
+        let (reopened, was) = s
+            .set_alert_state(
+                high.id,
+                AlertStateChange {
+                    state: AlertState::New,
+                    reason: None,
+                    by: "ana".into(),
+                    at: T0 + 7 * DAY,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!((was, reopened.state), (AlertState::Closed, AlertState::New));
+        assert_eq!(reopened.state_reason, None);
+        s.set_alert_state(crit.id, closing("done", "ana", T0 + 7 * DAY))
+            .await
+            .unwrap();
+
+        let p = q(AlertQuery {
+            state: Some(AlertState::Closed),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(alert_ids(&p), [crit.id]);
+        let p = q(AlertQuery {
+            state: Some(AlertState::New),
+            min_level: Some(AlertLevel::High),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(alert_ids(&p), [high.id]);
+
+        expect_not_found(
+            s.set_alert_state(999_999, closing("x", "ana", T0)).await,
+            "alert 999999",
+        );
+        // Survives a reopen of the database.
+        let again = env.reopen().await.unwrap();
+        assert_eq!(
+            again.alert(crit.id).await.unwrap().unwrap().0.state,
+            AlertState::Closed
+        );
+    }
+
+    pub async fn concurrent_alerts_of_one_key(env: Env) {
+        let s = env.store.clone();
+        const TASKS: i64 = 12;
+        const EACH: i64 = 6;
+        let who = [("user", "mallory"), ("source_ip", "198.51.100.23")];
+        let mut handles = Vec::new();
+        for t in 0..TASKS {
+            let s = s.clone();
+            handles.push(tokio::spawn(async move {
+                let mut created = 0;
+                for i in 0..EACH {
+                    let n = t * EACH + i;
+                    let (_, c) = s
+                        .raise_alert(new_alert("rule-race", &who, T0 + n, n), 10 * MINUTE)
+                        .await
+                        .unwrap();
+                    created += i64::from(c);
+                    // A second key interleaved, to make the tasks contend on more than one.
+                    let (_, c2) = s
+                        .raise_alert(
+                            new_alert("rule-race", &[("user", "trent")], T0 + n, n),
+                            10 * MINUTE,
+                        )
+                        .await
+                        .unwrap();
+                    created += i64::from(c2);
+                }
+                created
+            }));
+        }
+        let mut created = 0;
+        for h in handles {
+            created += h.await.unwrap();
+        }
+        assert_eq!(created, 2, "exactly one alert made per key");
+        let page = s
+            .list_alerts(&AlertQuery {
+                rule_id: Some("rule-race".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.total, 2);
+        for a in &page.items {
+            assert_eq!(a.count, TASKS * EACH, "{a:?}");
+            assert_eq!(a.event_count, 20);
+            assert_eq!((a.first_seen, a.last_seen), (T0, T0 + TASKS * EACH - 1));
+        }
+        assert_eq!(env.raw_count("SELECT COUNT(*) FROM alert_events").await, 40);
+        // Distinct sequence numbers 0..20 per alert (the primary key would refuse duplicates).
+        assert_eq!(
+            env.raw_count("SELECT COUNT(*) FROM alert_events WHERE seq >= 20 OR seq < 0")
+                .await,
+            0
         );
     }
 }

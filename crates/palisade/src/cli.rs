@@ -70,6 +70,9 @@ pub enum Command {
     /// Search the stored security events
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Run Sigma rules over event files and print one JSON line per match
+    #[command(after_help = DETECT_HELP)]
+    Detect(DetectArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -521,6 +524,91 @@ pub enum RulesCommand {
     },
     /// Print the rule reference (docs/rules.md) as Markdown
     Docs,
+    /// Check Sigma rules and copy the ones that load into the server's rule folder
+    #[command(subcommand)]
+    Import(RulesImportCommand),
+    /// List the Sigma detection rules: the built-in pack and imported rules
+    Sigma {
+        /// Output format
+        #[arg(short, long, value_enum, default_value = "table")]
+        format: ListFormat,
+        /// Folder the server keeps its data in (imported rules are in DIR/rules/sigma)
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesImportCommand {
+    /// Import a folder (or file) of Sigma rules, e.g. a SigmaHQ checkout's rules/
+    #[command(
+        after_help = "Every rule is parsed and compiled; rules that cannot be used are listed with the reason \
+and left out. The rest are copied to DATA_DIR/rules/sigma/NAME/, which `palisade serve` loads at start \
+(next to the built-in pack). Importing the same NAME again replaces it."
+    )]
+    Sigma(RulesImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesImportArgs {
+    /// Folder or file of Sigma rules (.yml/.yaml)
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Name of the imported set [default: the folder's name]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Folder the server keeps its data in [default: as for `palisade serve`]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Check only; copy nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+const DETECT_HELP: &str = "Events: JSON (one object, an array, objects one after another), NDJSON, CloudTrail \
+files ({\"Records\": [...]}), Kubernetes audit logs and EventLists, Windows event JSON ({\"Event\": {\"System\", \
+\"EventData\"}}, as SigmaHQ's regression data) and syslog lines; gzip is recognised; - reads standard input.\n\
+Each event's source (and so which rules run on it) is recognised from its fields, or set with --source.\n\
+Rules: Sigma rule files or folders (--rules, repeatable); without --rules the built-in Kubernetes and cloud \
+pack runs (add it to your own with --builtin). Correlations keep their windows across the files, in event time.\n\n\
+Output: one JSON object per match: type (detection|correlation), rule_id, rule_title, level, tags, source, \
+entities, file, event (its 1-based position in the file), time.\n\
+Exit status: 0, or --exit-code when something matched; 2 for unreadable rules or events.\n\n\
+Examples:\n  palisade detect audit.log\n  palisade detect --rules sigma/rules --source windows events.json\n  \
+palisade detect --rules my-rules/ --builtin --min-level high cloudtrail/*.json.gz";
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Event files; - for standard input
+    #[arg(required = true, value_name = "EVENTS")]
+    pub events: Vec<PathBuf>,
+    /// Sigma rule file or folder (repeatable)
+    #[arg(short, long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Also run the built-in pack when --rules is given
+    #[arg(long)]
+    pub builtin: bool,
+    /// Extra processing pipeline (pySigma YAML), applied after the shipped ones (repeatable)
+    #[arg(long, value_name = "FILE")]
+    pub pipeline: Vec<PathBuf>,
+    /// The events' source instead of recognising it: k8s-audit, cloudtrail, gcp-audit, azure-activity, okta, github-audit, auditd, process, windows, falco, syslog
+    #[arg(long, value_name = "KIND")]
+    pub source: Option<String>,
+    /// Run every rule on every event, whatever its logsource
+    #[arg(long)]
+    pub no_routing: bool,
+    /// Only rules at or above this level (informational, low, medium, high, critical)
+    #[arg(long, value_name = "LEVEL")]
+    pub min_level: Option<String>,
+    /// Don't run these rules: an id, tag:NAME, level:NAME or status:NAME (repeatable)
+    #[arg(long, value_name = "SELECTOR")]
+    pub disable: Vec<String>,
+    /// Put the matching event in each line
+    #[arg(long)]
+    pub include_event: bool,
+    /// Exit status when something matched
+    #[arg(long, default_value_t = 0)]
+    pub exit_code: u8,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -2,6 +2,7 @@
 
 mod admission;
 mod cli;
+mod detect;
 mod events;
 mod policy;
 mod rules;
@@ -83,6 +84,13 @@ fn main() -> ExitCode {
         Command::Ingest(args) => events::ingest(&ctx, args),
         Command::Events(cli::EventsCommand::Search(args)) => events::search(&ctx, args),
         Command::Rules(RulesCommand::Docs) => print_out(&rules::docs_markdown()),
+        Command::Rules(RulesCommand::Import(cli::RulesImportCommand::Sigma(args))) => {
+            detect::import(&ctx, args)
+        }
+        Command::Rules(RulesCommand::Sigma { format, data_dir }) => {
+            detect::list(&ctx, format, data_dir)
+        }
+        Command::Detect(args) => detect::run(&ctx, args),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             let mut buf = Vec::new();

@@ -560,6 +560,7 @@ fn scan_upload_lands_in_the_api_and_the_console_escapes_it() {
         format!("/assets/{asset_id}"),
         format!("/findings/{finding_id}"),
         "/audit".to_string(),
+        "/alerts".to_string(),
     ] {
         let r = page(&format!("{}{path}", s.base), Some(&cookie));
         assert_eq!(r.status, 200, "{path}: {}", r.body);

@@ -90,6 +90,7 @@ pub enum Nav {
     Findings,
     Assets,
     Events,
+    Alerts,
     Tokens,
     Users,
     Audit,
@@ -114,6 +115,7 @@ pub fn page(identity: &Identity, nav: Nav, title: &str, body: &str) -> Response 
         (Nav::Findings, "/findings", "Findings"),
         (Nav::Assets, "/assets", "Assets"),
         (Nav::Events, "/events", "Events"),
+        (Nav::Alerts, "/alerts", "Alerts"),
         (Nav::Tokens, "/tokens", "Tokens"),
     ];
     if identity.at_least(Role::Admin) {

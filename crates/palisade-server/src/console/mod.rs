@@ -4,7 +4,7 @@
 //!   comes from the store or the request goes through [`html::esc`].
 //! - [`chart`]: the SVG charts of the dashboard, drawn on the server.
 //! - [`pages`]: the pages that only read (dashboard, assets, findings, audit log);
-//!   [`events`]: searching security events.
+//!   [`events`]: searching security events; [`alerts`]: alerts and their triage form.
 //! - [`forms`]: sign-in, password, users and tokens: forms that change something. They call
 //!   the API's own handlers, so checks and audit entries are the same as over the API.
 //!
@@ -14,6 +14,7 @@
 //! The Content-Security-Policy allows no inline script or style: the stylesheet and the
 //! little script are files under `/static/`.
 
+pub mod alerts;
 pub mod chart;
 pub mod events;
 pub mod forms;
@@ -63,6 +64,12 @@ pub fn routes() -> Vec<Route> {
             "Console: save the search shown (form)", tag = "console", answer = Answer::Redirect),
         route!(POST "/events/searches/{id}/delete", ANALYST, events::delete_search,
             "Console: delete a saved search (form)", tag = "console", answer = Answer::Redirect),
+        route!(GET "/alerts", VIEWER, alerts::list,
+            "Console: alerts with filters", tag = "console", answer = PAGE),
+        route!(GET "/alerts/{id}", VIEWER, alerts::detail,
+            "Console: one alert with its matching events", tag = "console", answer = PAGE),
+        route!(POST "/alerts/{id}/state", ANALYST, alerts::set_state,
+            "Console: acknowledge, close or reopen an alert (form)", tag = "console", answer = Answer::Redirect),
         route!(GET "/audit", ADMIN, pages::audit,
             "Console: the audit log", tag = "console", answer = PAGE),
         route!(GET "/users", ADMIN, forms::users_page,

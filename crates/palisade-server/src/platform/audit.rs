@@ -59,6 +59,15 @@ impl Actor {
         }
     }
 
+    /// A client certificate on an ingest route: `cert:CN`.
+    pub fn of_client(client: &super::auth::IngestClient) -> Actor {
+        Actor {
+            name: format!("cert:{}", client.common_name),
+            user_id: None,
+            via: Some("client-certificate".into()),
+        }
+    }
+
     pub fn of(identity: &Identity) -> Actor {
         let via = match &identity.via {
             super::auth::Via::Token { id, .. } => format!("token:{id}"),
@@ -103,6 +112,12 @@ impl FromRequestParts<Arc<AppState>> for Audit {
             .extensions
             .get::<Identity>()
             .map(Actor::of)
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<super::auth::IngestClient>()
+                    .map(Actor::of_client)
+            })
             .unwrap_or_else(Actor::anonymous);
         let recorded = parts
             .extensions

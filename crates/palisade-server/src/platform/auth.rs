@@ -102,7 +102,16 @@ pub trait JwtVerifier: Send + Sync + 'static {
     async fn verify(&self, state: &AppState, token: &str) -> Result<Identity, String>;
 }
 
-pub use crate::serving::{PeerAddr, Tls};
+pub use crate::serving::{ClientCert, PeerAddr, Tls};
+
+/// The caller of an ingest route that authenticated with a client certificate
+/// (`[server] client_ca` and `ingest_client_cns`) instead of a token. Not a user: it may only
+/// post events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestClient {
+    /// The certificate's subject CN, one of `ingest_client_cns`.
+    pub common_name: String,
+}
 
 /// Where a request came from, for the audit log and rate limiting.
 #[derive(Debug, Clone, Default)]

@@ -15,6 +15,8 @@
 //! metrics_public = false                # /metrics without a token
 //! retention = "30d"                     # security events older than this are deleted (s, m, h, d, w)
 //! retention_size = "10GB"               # and the oldest days beyond this size (KB, MB, GB, TB; KiB…)
+//! client_ca = "/etc/palisade/clients-ca.crt"   # HTTPS asks for client certificates signed by this CA
+//! ingest_client_cns = ["kube-apiserver"]  # their subject CNs that may post to /ingest/… without a token
 //!
 //! [[server.syslog]]                     # syslog listeners (platform::sources), any number
 //! listen = "udp://0.0.0.0:5514"         # udp://, tcp:// or tls://ADDRESS:PORT
@@ -25,6 +27,14 @@
 //! max_connections = 1000                # tcp/tls: open connections at once
 //! max_connections_per_ip = 100          # tcp/tls: open connections from one address
 //! queue = 10000                         # messages waiting for the event store
+//!
+//! [[server.file]]                       # files followed as they grow (platform::sources::file)
+//! path = "/var/log/kube-audit/audit.log"
+//! kind = "k8s-audit"                    # k8s-audit, cloudtrail, falco, json or syslog; one event source a line
+//! source = "k8s-audit"                  # source name stored with the events (default: the kind)
+//! start_at = "end"                      # first start only: "end" (default) or "beginning"
+//! poll_interval = "1s"                  # how often to look for new lines and rotation (ms or s)
+//! max_line_bytes = 262144               # longer lines are truncated with a marker (256 KiB)
 //! ```
 //!
 //! Keys may also be written with dashes (`data-dir`), as the `[scan]` table writes them.
@@ -129,6 +139,12 @@ pub struct ConfigFile {
     /// Read by `palisade scan`, not here.
     #[serde(default)]
     pub rules: Option<toml::Value>,
+    /// `[alerts]`: dedup window and webhooks, checked by `platform::notify`.
+    #[serde(default)]
+    pub alerts: Option<toml::Value>,
+    /// `[detect]`: which Sigma rules run and suppressions, checked by `platform::detection`.
+    #[serde(default)]
+    pub detect: Option<toml::Value>,
 }
 
 /// The `[server]` table.
@@ -157,11 +173,19 @@ pub struct ServerSection {
     pub metrics_public: bool,
     /// `[[server.syslog]]`: syslog listeners.
     pub syslog: Vec<SyslogSection>,
+    /// `[[server.file]]`: files followed as they grow.
+    pub file: Vec<FileSection>,
     /// Age beyond which security events are deleted, e.g. `"30d"`.
     pub retention: Option<String>,
     /// Size beyond which the oldest days of security events are deleted, e.g. `"10GB"`.
     #[serde(alias = "retention-size")]
     pub retention_size: Option<String>,
+    /// CA certificates (PEM) client certificates are checked against.
+    #[serde(alias = "client-ca")]
+    pub client_ca: Option<PathBuf>,
+    /// Subject common names of client certificates allowed on the ingest routes.
+    #[serde(alias = "ingest-client-cns")]
+    pub ingest_client_cns: Vec<String>,
 }
 
 /// One `[[server.syslog]]` entry as written.
@@ -184,6 +208,135 @@ pub struct SyslogSection {
     /// The 1-based line of `listen`, filled in by [`ConfigFile::parse`] (0: not from a file).
     #[serde(skip)]
     pub line: u32,
+}
+
+/// One `[[server.file]]` entry as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSection {
+    pub path: toml::Spanned<PathBuf>,
+    pub kind: Option<String>,
+    pub source: Option<String>,
+    #[serde(alias = "start-at")]
+    pub start_at: Option<String>,
+    #[serde(alias = "poll-interval")]
+    pub poll_interval: Option<String>,
+    #[serde(alias = "max-line-bytes")]
+    pub max_line_bytes: Option<u64>,
+    /// The 1-based line of `path`, filled in by [`ConfigFile::parse`] (0: not from a file).
+    #[serde(skip)]
+    pub line: u32,
+}
+
+/// Where a followed file is first read from, when there is no saved offset for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    /// Only lines written after the server started (`tail -f`).
+    End,
+    /// The whole file.
+    Beginning,
+}
+
+/// Default pause between looks at a followed file once it is read to its end.
+pub const DEFAULT_FILE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+/// Default longest line of a followed file kept whole: the parsers' event limit.
+pub const DEFAULT_FILE_MAX_LINE_BYTES: usize = palisade_siem::parse::DEFAULT_MAX_EVENT_BYTES;
+
+/// A followed file (`[[server.file]]`), checked.
+#[derive(Debug, Clone)]
+pub struct FileSource {
+    pub path: PathBuf,
+    pub kind: palisade_siem::parse::Kind,
+    /// The source name stored with the events.
+    pub source: String,
+    pub start_at: StartAt,
+    pub poll_interval: std::time::Duration,
+    pub max_line_bytes: usize,
+}
+
+impl FileSource {
+    /// A followed file with the defaults: source named after the kind, read from its end.
+    pub fn new(path: impl Into<PathBuf>, kind: palisade_siem::parse::Kind) -> FileSource {
+        FileSource {
+            path: path.into(),
+            kind,
+            source: kind.as_str().replace('_', "-"),
+            start_at: StartAt::End,
+            poll_interval: DEFAULT_FILE_POLL,
+            max_line_bytes: DEFAULT_FILE_MAX_LINE_BYTES,
+        }
+    }
+}
+
+/// `poll_interval`: a whole number of `ms` or `s`, 10ms to 60s.
+pub fn parse_poll_interval(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let ms = match (digits.parse::<u64>(), unit.trim()) {
+        (Ok(n), "ms") => Some(n),
+        (Ok(n), "s") => n.checked_mul(1000),
+        _ => None,
+    };
+    match ms {
+        Some(ms) if (10..=60_000).contains(&ms) => Ok(std::time::Duration::from_millis(ms)),
+        Some(_) => Err(format!(
+            "poll_interval = {text:?}: use 10ms to 60s, e.g. \"1s\""
+        )),
+        None => Err(format!(
+            "poll_interval = {text:?} is not an interval: a whole number and ms or s, e.g. \"500ms\" or \"1s\""
+        )),
+    }
+}
+
+/// Checks one `[[server.file]]` entry; `rel` makes the path relative to the file. Errors
+/// name the field.
+fn check_file(s: &FileSection, rel: &dyn Fn(PathBuf) -> PathBuf) -> Result<FileSource, String> {
+    let path = s.path.get_ref();
+    if path.as_os_str().is_empty() {
+        return Err("path is empty: name the file to follow, e.g. \"/var/log/audit.log\"".into());
+    }
+    let kind = match s.kind.as_deref().map(str::trim) {
+        None => {
+            return Err(
+                "kind is missing: set kind = \"k8s-audit\", \"cloudtrail\", \"falco\", \"json\" or \"syslog\""
+                    .into(),
+            );
+        }
+        Some(k) => k.parse::<palisade_siem::parse::Kind>().map_err(|_| {
+            format!(
+                "kind = {k:?} is not one of \"k8s-audit\", \"cloudtrail\", \"falco\", \"json\", \"syslog\""
+            )
+        })?,
+    };
+    let mut f = FileSource::new(rel(path.clone()), kind);
+    if let Some(src) = &s.source {
+        let src = src.trim();
+        if src.is_empty() || src.chars().count() > 128 || src.chars().any(char::is_control) {
+            return Err(format!(
+                "source = {src:?}: use 1 to 128 printable characters"
+            ));
+        }
+        f.source = src.to_string();
+    }
+    f.start_at = match s.start_at.as_deref().map(str::trim) {
+        None | Some("end") => StartAt::End,
+        Some("beginning") => StartAt::Beginning,
+        Some(other) => {
+            return Err(format!(
+                "start_at = {other:?}: use \"end\" (only new lines) or \"beginning\" (the whole file)"
+            ));
+        }
+    };
+    if let Some(p) = &s.poll_interval {
+        f.poll_interval = parse_poll_interval(p)?;
+    }
+    f.max_line_bytes = match s.max_line_bytes {
+        None => DEFAULT_FILE_MAX_LINE_BYTES,
+        Some(n) if (480..=4 << 20).contains(&n) => n as usize,
+        Some(n) => return Err(format!("max_line_bytes = {n}: use 480 to {}", 4 << 20)),
+    };
+    Ok(f)
 }
 
 /// How a syslog listener receives.
@@ -379,6 +532,9 @@ impl ConfigFile {
             parse_syslog_listen(s.listen.get_ref())
                 .map_err(|m| (s.line, format!("[[server.syslog]] {m}")))?;
         }
+        for f in &mut file.server.file {
+            f.line = line_of(f.path.span().start);
+        }
         Ok(file)
     }
 }
@@ -474,12 +630,24 @@ pub struct Settings {
     pub metrics_public: bool,
     /// Syslog listeners (`[[server.syslog]]`), in the order written.
     pub syslog: Vec<SyslogListener>,
+    /// Followed files (`[[server.file]]`), in the order written.
+    pub files: Vec<FileSource>,
     /// Event retention (`retention`, `retention_size`); both `None`: events are kept.
     pub retention: Retention,
+    /// `client_ca`: the HTTPS listener asks for client certificates signed by these CAs
+    /// (and still accepts connections without one).
+    pub client_ca: Option<PathBuf>,
+    /// `ingest_client_cns`: a verified client certificate with one of these subject CNs may
+    /// post to the ingest routes without a token.
+    pub ingest_client_cns: Vec<String>,
     /// The `[oidc]` table, unchecked.
     pub oidc: Option<toml::Value>,
     /// The settings file, when there was one.
     pub source: Option<PathBuf>,
+    /// `[alerts]`: dedup window, queue and webhooks.
+    pub alerts: super::notify::AlertSettings,
+    /// `[detect]`: rule selection and suppressions.
+    pub detect: super::detection::DetectSettings,
 }
 
 impl Settings {
@@ -619,6 +787,54 @@ impl Settings {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let client_ca = s.client_ca.map(&rel);
+        if client_ca.is_some() && tls.is_none() {
+            return Err(ConfigError::Value(format!(
+                "{where_}client_ca is set but the server does not serve HTTPS: set tls_cert and tls_key (client certificates need TLS)"
+            )));
+        }
+        let mut ingest_client_cns = Vec::new();
+        for cn in &s.ingest_client_cns {
+            let cn = cn.trim();
+            if cn.is_empty() || cn.chars().count() > 256 || cn.chars().any(char::is_control) {
+                return Err(ConfigError::Value(format!(
+                    "{where_}ingest_client_cns: {cn:?} is not a certificate common name (1 to 256 printable characters, e.g. \"kube-apiserver\")"
+                )));
+            }
+            ingest_client_cns.push(cn.to_string());
+        }
+        match (&client_ca, ingest_client_cns.is_empty()) {
+            (None, false) => {
+                return Err(ConfigError::Value(format!(
+                    "{where_}ingest_client_cns needs client_ca: name the CA that signs those client certificates"
+                )));
+            }
+            (Some(_), true) => {
+                return Err(ConfigError::Value(format!(
+                    "{where_}client_ca is set but ingest_client_cns is empty: list the subject CNs allowed to ingest, e.g. [\"kube-apiserver\"]"
+                )));
+            }
+            _ => {}
+        }
+        let mut files: Vec<FileSource> = Vec::new();
+        for entry in &s.file {
+            let invalid = |m: String| match &source {
+                Some(p) => ConfigError::Invalid {
+                    path: p.display().to_string(),
+                    line: entry.line,
+                    message: format!("[[server.file]] {m}"),
+                },
+                None => ConfigError::Value(format!("[[server.file]] {m}")),
+            };
+            let f = check_file(entry, &rel).map_err(invalid)?;
+            if files.iter().any(|o| o.path == f.path) {
+                return Err(invalid(format!(
+                    "path {:?} is followed twice: keep one entry per file",
+                    f.path.display().to_string()
+                )));
+            }
+            files.push(f);
+        }
         Ok(Settings {
             listen,
             data_dir,
@@ -631,8 +847,29 @@ impl Settings {
             trusted_proxies,
             metrics_public: s.metrics_public,
             syslog,
+            files,
             retention,
+            client_ca,
+            ingest_client_cns,
             oidc: file.oidc,
+            alerts: super::notify::AlertSettings::from_table(file.alerts.as_ref()).map_err(
+                |e| {
+                    let file = source
+                        .as_ref()
+                        .map(|p| format!("{}: ", p.display()))
+                        .unwrap_or_default();
+                    ConfigError::Value(format!("{file}[alerts] {e}"))
+                },
+            )?,
+            detect: super::detection::DetectSettings::from_toml(file.detect.as_ref()).map_err(
+                |e| {
+                    let file = source
+                        .as_ref()
+                        .map(|p| format!("{}: ", p.display()))
+                        .unwrap_or_default();
+                    ConfigError::Value(format!("{file}{e}"))
+                },
+            )?,
             source,
         })
     }

@@ -9,6 +9,7 @@
 //! - [`audit`]: writing the audit log; [`ingest`]: reading uploaded reports (security
 //!   events go to the event store of `palisade_siem`, see `api::events`);
 //!   [`metrics`]: Prometheus; [`error`]: the JSON error shape.
+//! - [`alerts`]: rule matches become alerts ([`alerts::AlertSink`]); [`notify`]: webhooks.
 //! - [`sources`]: syslog listeners (UDP, TCP, TLS) feeding the event store.
 //! - [`oidc`]: sign-in through an OpenID Connect provider, bearer JWTs; `api::sso` puts
 //!   them behind `/login/oidc` and the bearer check.
@@ -17,14 +18,17 @@
 //! error is JSON. What does not live here: storage (palisade-store), the console's HTML
 //! pages, argument parsing (the `palisade` binary).
 
+pub mod alerts;
 pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod csrf;
+pub mod detection;
 pub mod error;
 pub mod ingest;
 pub mod metrics;
+pub mod notify;
 pub mod oidc;
 pub mod openapi;
 pub mod ratelimit;
@@ -102,6 +106,29 @@ pub struct RunningPlatform {
     syslog_addrs: Vec<SocketAddr>,
     shutdown: watch::Sender<bool>,
     thread: Option<std::thread::JoinHandle<()>>,
+    state: SharedState,
+}
+
+/// The running server's state, for [`RunningPlatform::hold_event_appends`].
+struct SharedState(Arc<AppState>);
+
+impl std::fmt::Debug for SharedState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppState")
+    }
+}
+
+/// Event appends held back (see [`RunningPlatform::hold_event_appends`]) until dropped.
+#[must_use = "appends resume when the hold is dropped"]
+pub struct EventAppendHold {
+    state: Arc<AppState>,
+    held: usize,
+}
+
+impl Drop for EventAppendHold {
+    fn drop(&mut self) {
+        self.state.event_slots.add_permits(self.held);
+    }
 }
 
 impl RunningPlatform {
@@ -118,6 +145,23 @@ impl RunningPlatform {
     /// The one-time login link made for the admin account on first start.
     pub fn first_login_link(&self) -> Option<&str> {
         self.first_login_link.as_deref()
+    }
+
+    /// For tests: makes the event store look as if it fell behind. No new append starts
+    /// until the returned hold is dropped (appends in flight finish), so HTTP ingestion
+    /// answers 429 and the other sources wait.
+    #[doc(hidden)]
+    pub fn hold_event_appends(&self) -> EventAppendHold {
+        let state = Arc::clone(&self.state.0);
+        let held = state
+            .event_slots
+            .forget_permits(state::CONCURRENT_EVENT_APPENDS);
+        EventAppendHold { state, held }
+    }
+
+    /// Where detections go: [`alerts::AlertSink::raise`] records a rule match as an alert.
+    pub fn alerts(&self) -> alerts::AlertSink {
+        self.state.0.alerts.clone()
     }
 
     /// Stops accepting, lets requests in flight finish, and returns when it has stopped.
@@ -530,7 +574,10 @@ pub fn start(opts: ServeOptions) -> Result<RunningPlatform, PlatformError> {
         None => None,
     };
     let acceptor = match &cert {
-        Some(c) => Some(TlsAcceptor::from(tls::server_config(Arc::clone(c))?)),
+        Some(c) => Some(TlsAcceptor::from(match &settings.client_ca {
+            Some(ca) => tls::server_config_with_client_ca(Arc::clone(c), ca)?,
+            None => tls::server_config(Arc::clone(c))?,
+        })),
         None => None,
     };
     let listener =
@@ -586,6 +633,7 @@ pub fn start(opts: ServeOptions) -> Result<RunningPlatform, PlatformError> {
     };
     let signal_tx = tx.clone();
     let handle_signals = opts.handle_signals;
+    let shared = SharedState(Arc::clone(&state));
     let thread = std::thread::Builder::new()
         .name("palisade-serve-main".into())
         .spawn(move || {
@@ -602,6 +650,7 @@ pub fn start(opts: ServeOptions) -> Result<RunningPlatform, PlatformError> {
                 }
                 tokio::spawn(upkeep(Arc::clone(&state), cert, rx.clone()));
                 tokio::spawn(retention::run(Arc::clone(&state), rx.clone()));
+                state.alerts.spawn_writer(rx.clone());
                 let router = app(Arc::clone(&state));
                 let ready = Arc::clone(&state);
                 let mut stop = rx.clone();
@@ -618,8 +667,11 @@ pub fn start(opts: ServeOptions) -> Result<RunningPlatform, PlatformError> {
                 })
                 .await;
                 if flushed.is_err() {
-                    state.log("syslog: queued messages not stored in time; stopping anyway");
+                    state.log("syslog and file sources: queued events not stored in time; stopping anyway");
                 }
+                // Detection finishes what was stored and saves its correlation windows.
+                let detection = state.detection.clone();
+                let _ = tokio::task::spawn_blocking(move || detection.close()).await;
             });
         })
         .map_err(|e| PlatformError::Start(e.to_string()))?;
@@ -629,6 +681,7 @@ pub fn start(opts: ServeOptions) -> Result<RunningPlatform, PlatformError> {
         syslog_addrs,
         shutdown: tx,
         thread: Some(thread),
+        state: shared,
     })
 }
 

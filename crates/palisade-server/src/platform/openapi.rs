@@ -452,7 +452,58 @@ pub fn schemas() -> Value {
             "query": { "type": "string", "maxLength": 2000, "description": "the search, as q of /api/v1/events" },
         }),
     );
-    json!({
+    let level =
+        json!({ "type": "string", "enum": ["informational", "low", "medium", "high", "critical"] });
+    let alert_state = json!({ "type": "string", "enum": ["new", "acknowledged", "closed"] });
+    let alert = obj(
+        &[
+            "id",
+            "rule_id",
+            "rule_title",
+            "level",
+            "tags",
+            "entities",
+            "dedup_key",
+            "correlation",
+            "state",
+            "count",
+            "first_seen",
+            "last_seen",
+            "event_count",
+        ],
+        json!({
+            "id": t("integer"), "rule_id": t(STRING), "rule_title": t(STRING), "level": level,
+            "tags": { "type": "array", "items": t(STRING), "description": "the rule's tags (attack.t1609, …)" },
+            "entities": { "type": "object", "additionalProperties": t(STRING), "description": "user, namespace, pod, source_ip, …" },
+            "dedup_key": { "type": "string", "description": "hex SHA-256 of the rule id and entities" },
+            "correlation": t("boolean"), "state": alert_state,
+            "state_reason": nullable(STRING), "state_by": nullable(STRING),
+            "state_at": nullable("integer"),
+            "count": { "type": "integer", "description": "matches added to this alert" },
+            "first_seen": { "type": "integer", "description": "Unix milliseconds (event time)" },
+            "last_seen": { "type": "integer", "description": "Unix milliseconds (event time)" },
+            "event_count": { "type": "integer", "description": "sample events kept (at most 20)" },
+        }),
+    );
+    let alert_event = obj(
+        &["time_ns", "source", "event", "truncated"],
+        json!({
+            "event_id": nullable(STRING), "time_ns": t("integer"), "source": t(STRING),
+            "event": { "description": "the event; a string holding the start of its JSON when truncated" },
+            "truncated": t("boolean"),
+        }),
+    );
+    let mut alert_detail = alert.clone();
+    alert_detail["properties"]["events"] = json!({ "type": "array", "items": ref_("AlertEvent") });
+    alert_detail["properties"]["attack"] = json!({ "type": "array", "items": t(STRING), "description": "ATT&CK technique ids from the tags (T1609)" });
+    let alert_state_change = obj(
+        &["state"],
+        json!({
+            "state": alert_state,
+            "reason": { "type": "string", "maxLength": 1000, "description": "required to close" },
+        }),
+    );
+    let mut all = json!({
         "Error": obj(&["error"], json!({
             "error": { "type": "string", "description": "what is wrong, for people" },
             "detail": { "description": "where (JSON path, line and column) or a request id" },
@@ -522,7 +573,18 @@ pub fn schemas() -> Value {
         "SavedSearch": saved_search,
         "SavedSearchList": list_of("SavedSearch"),
         "NewSavedSearch": new_saved_search,
-    })
+    });
+    // Added one by one: one more key in the literal above exceeds json!'s recursion limit.
+    for (name, schema) in [
+        ("Alert", alert),
+        ("AlertPage", page_of("Alert")),
+        ("AlertEvent", alert_event),
+        ("AlertDetail", alert_detail),
+        ("AlertStateChange", alert_state_change),
+    ] {
+        all[name] = schema;
+    }
+    all
 }
 
 #[cfg(test)]
@@ -670,6 +732,39 @@ mod tests {
                 riskiest: vec![asset],
             }),
         );
+        let alert = Alert {
+            id: 1,
+            rule_id: "r".into(),
+            rule_title: "t".into(),
+            level: AlertLevel::High,
+            tags: vec![],
+            entities: Default::default(),
+            dedup_key: "k".into(),
+            correlation: false,
+            state: AlertState::New,
+            state_reason: None,
+            state_by: None,
+            state_at: None,
+            count: 1,
+            first_seen: 0,
+            last_seen: 0,
+            event_count: 0,
+        };
+        same_fields("Alert", json!(alert));
+        same_fields(
+            "AlertEvent",
+            json!(StoredAlertEvent {
+                event_id: None,
+                time_ns: 0,
+                source: "s".into(),
+                event: json!({}),
+                truncated: false,
+            }),
+        );
+        let mut detail = json!(alert);
+        detail["events"] = json!([]);
+        detail["attack"] = json!([]);
+        same_fields("AlertDetail", detail);
         same_fields(
             "AssetPage",
             json!(Page::<Asset> {

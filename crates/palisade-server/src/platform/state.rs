@@ -8,9 +8,12 @@ use palisade_siem::store::EventStore;
 use palisade_store::{Millis, Store};
 use tokio::sync::Semaphore;
 
+use super::alerts::AlertSink;
 use super::auth::JwtVerifier;
 use super::config::Settings;
+use super::detection::DetectionBus;
 use super::metrics::Metrics;
+use super::notify::{Notifier, RetryPolicy};
 use super::oidc::Oidc;
 use super::ratelimit::LoginLimiter;
 use super::tail::TailBus;
@@ -46,6 +49,10 @@ pub struct AppState {
     pub ready: AtomicBool,
     /// Newly stored events for the live tail: publish what was appended here.
     pub tail: TailBus,
+    /// Where detections go: stores alerts, counts them, notifies webhooks.
+    pub alerts: AlertSink,
+    /// Sigma rules over stored events (see [`AppState::stored`]).
+    pub detection: DetectionBus,
     /// Diagnostics on stderr.
     pub log: bool,
 }
@@ -57,7 +64,44 @@ impl AppState {
         settings: Settings,
         log: bool,
     ) -> AppState {
+        let notifier = Notifier::new(
+            settings.alerts.webhooks.clone(),
+            &settings.public_url,
+            RetryPolicy::default(),
+            log,
+        );
+        let alerts = AlertSink::new(
+            Arc::clone(&store),
+            i64::try_from(settings.alerts.dedup_window.as_millis()).unwrap_or(i64::MAX),
+            settings.alerts.queue,
+            notifier,
+            log,
+        );
+        let detection = if settings.detect.enabled {
+            let rules = super::detection::load_rules(&settings.data_dir, &settings.detect);
+            let started = DetectionBus::start(
+                &rules,
+                settings.detect.suppressions.clone(),
+                alerts.clone(),
+                &settings.data_dir,
+                move |m: &str| {
+                    if log {
+                        eprintln!("palisade serve: {m}");
+                    }
+                },
+            );
+            match started {
+                Ok(bus) => bus,
+                Err(e) => {
+                    eprintln!("palisade serve: detection is off: {e}");
+                    DetectionBus::disabled()
+                }
+            }
+        } else {
+            DetectionBus::disabled()
+        };
         AppState {
+            detection,
             store,
             events,
             settings,
@@ -70,7 +114,19 @@ impl AppState {
             ready: AtomicBool::new(true),
             tail: TailBus::default(),
             log,
+            alerts,
         }
+    }
+
+    /// Events the store acknowledged: to the live tail and to detection (which waits while
+    /// the detector is behind, so sources push back instead of events going unexamined).
+    pub async fn stored(
+        &self,
+        events: &[palisade_siem::Event],
+        rejected: &[palisade_siem::store::Rejection],
+    ) {
+        self.tail.publish_stored(events, rejected);
+        self.detection.submit(events, rejected).await;
     }
 
     /// The current time in Unix milliseconds.

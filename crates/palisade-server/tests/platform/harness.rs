@@ -145,6 +145,13 @@ pub struct Options {
     pub plain_http: bool,
     /// `[server] retention` / `retention_size`.
     pub retention: palisade_siem::store::Retention,
+    /// `[server] client_ca` and `ingest_client_cns`.
+    pub client_ca: Option<PathBuf>,
+    pub ingest_client_cns: Vec<String>,
+    /// The `[alerts]` table (dedup window, webhooks).
+    pub alerts: Option<toml::Value>,
+    /// The `[detect]` table (rules, selection, suppressions).
+    pub detect: Option<toml::Value>,
 }
 
 /// The platform server, running.
@@ -155,6 +162,9 @@ pub struct Server {
     pub first_login_link: Option<String>,
     /// Where the server keeps its data (a SQLite path or a PostgreSQL URL).
     pub database: String,
+    /// The CA (PEM) that signed the server's certificate.
+    #[allow(dead_code)]
+    pub server_ca: String,
     settings: Settings,
     backend: &'static str,
     dir: PathBuf,
@@ -383,6 +393,14 @@ impl Server {
         settings.metrics_public = opts.metrics_public;
         settings.oidc = opts.oidc;
         settings.retention = opts.retention;
+        settings.client_ca = opts.client_ca;
+        settings.ingest_client_cns = opts.ingest_client_cns;
+        settings.alerts =
+            palisade_server::platform::notify::AlertSettings::from_table(opts.alerts.as_ref())
+                .unwrap_or_else(|e| panic!("[alerts]: {e}"));
+        settings.detect =
+            palisade_server::platform::detection::DetectSettings::from_toml(opts.detect.as_ref())
+                .unwrap_or_else(|e| panic!("[detect]: {e}"));
         let ca = ureq::tls::Certificate::from_pem(certs.ca_cert.as_bytes()).unwrap();
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .tls_config(
@@ -401,6 +419,7 @@ impl Server {
             agent,
             first_login_link: None,
             database,
+            server_ca: certs.ca_cert.clone(),
             settings,
             backend: db.name(),
             dir,
@@ -426,6 +445,12 @@ impl Server {
         self.base = format!("{scheme}://localhost:{}", running.local_addr().port());
         self.first_login_link = running.first_login_link().map(str::to_string);
         self.running = Some(running);
+    }
+
+    /// The server's data directory (`--data-dir`).
+    #[allow(dead_code)]
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
     }
 
     /// Stops the server and starts it again on the same database (on another port).
@@ -606,6 +631,12 @@ impl Server {
                 .unwrap();
         });
         secret.token
+    }
+
+    /// The running server (panics when stopped).
+    #[allow(dead_code)]
+    pub fn running(&self) -> &RunningPlatform {
+        self.running.as_ref().expect("the server is running")
     }
 
     pub fn stop(&mut self) {

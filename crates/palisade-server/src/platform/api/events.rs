@@ -318,7 +318,7 @@ async fn receive(
         }
     };
     drop(slot);
-    state.tail.publish_stored(&events, &receipt.rejected);
+    state.stored(&events, &receipt.rejected).await;
     // Parse errors among the events the store kept.
     let rejected: std::collections::HashSet<usize> =
         receipt.rejected.iter().map(|r| r.index).collect();

@@ -12,6 +12,7 @@
 //! pages; 403 when the role is too low), and audits state-changing requests that the handler
 //! did not audit itself.
 
+pub mod alerts;
 pub mod audit;
 pub mod events;
 pub mod findings;
@@ -35,7 +36,9 @@ use palisade_store::Role;
 use serde_json::json;
 
 use super::audit::{self as audit_log, Actor, Outcome, Recorded};
-use super::auth::{Authenticated, ClientInfo, Identity, PeerAddr, Tls, Via, authenticate};
+use super::auth::{
+    Authenticated, ClientCert, ClientInfo, Identity, IngestClient, PeerAddr, Tls, Via, authenticate,
+};
 use super::csrf;
 use super::error::ApiError;
 use super::state::AppState;
@@ -144,6 +147,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(findings::routes());
     all.extend(events::routes());
     all.extend(searches::routes());
+    all.extend(alerts::routes());
     all.extend(crate::console::routes());
     all
 }
@@ -229,6 +233,7 @@ pub async fn guard(
     if let Some(min) = access.required(state.settings.metrics_public) {
         let identity = match authenticate(&state, req.headers()).await {
             Err(e) => return e.into_response(),
+            Ok(Authenticated::Anonymous) if ingest_client(&state, &req).is_some() => None,
             Ok(Authenticated::Anonymous) => {
                 if !changes_state && wants_page(&req) {
                     return redirect_to_login(&req);
@@ -255,7 +260,24 @@ pub async fn guard(
                 )
                 .await;
             }
-            Ok(Authenticated::Identified(id)) => id,
+            Ok(Authenticated::Identified(id)) => Some(id),
+        };
+        let Some(identity) = identity else {
+            // A verified client certificate with an allowed CN, on an ingest route.
+            if let Some(client) = ingest_client(&state, &req) {
+                req.extensions_mut().insert(client);
+            }
+            return finish(
+                &state,
+                req,
+                next,
+                changes_state,
+                recorded,
+                client,
+                method,
+                route,
+            )
+            .await;
         };
         if changes_state && let Via::Session { csrf_token, .. } = &identity.via {
             req = match csrf::check(req, csrf_token).await {
@@ -280,8 +302,37 @@ pub async fn guard(
         }
         req.extensions_mut().insert(identity);
     }
+    finish(
+        &state,
+        req,
+        next,
+        changes_state,
+        recorded,
+        client,
+        method,
+        route,
+    )
+    .await
+}
 
-    let actor = req.extensions().get::<Identity>().map(Actor::of);
+/// Runs the handler of a request the guard let through; audits it when it changes state
+/// and the handler did not.
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    state: &Arc<AppState>,
+    req: Request,
+    next: Next,
+    changes_state: bool,
+    recorded: Recorded,
+    client: ClientInfo,
+    method: Method,
+    route: String,
+) -> Response {
+    let actor = req
+        .extensions()
+        .get::<Identity>()
+        .map(Actor::of)
+        .or_else(|| req.extensions().get::<IngestClient>().map(Actor::of_client));
     let path = req.uri().path().chars().take(512).collect::<String>();
     let response = next.run(req).await;
     if changes_state && !recorded.is_set() {
@@ -292,7 +343,7 @@ pub async fn guard(
             Outcome::Success
         };
         audit_log::record(
-            &state,
+            state,
             &actor.unwrap_or_else(Actor::anonymous),
             &client,
             &generic_action(&method),
@@ -303,6 +354,23 @@ pub async fn guard(
         .await;
     }
     response
+}
+
+/// The caller of an ingest route (`/ingest/…`) that sent no credentials but a client
+/// certificate the TLS handshake verified whose subject CN is in `ingest_client_cns`.
+fn ingest_client(state: &AppState, req: &Request) -> Option<IngestClient> {
+    if !req.uri().path().starts_with("/ingest/") {
+        return None;
+    }
+    let cn = req.extensions().get::<ClientCert>()?.common_name.as_ref()?;
+    state
+        .settings
+        .ingest_client_cns
+        .iter()
+        .any(|allowed| allowed == cn)
+        .then(|| IngestClient {
+            common_name: cn.clone(),
+        })
 }
 
 /// `http.post`, `http.delete`, …

@@ -58,9 +58,12 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let mut out = state.metrics.render_with_events(state.events.counters());
+    state.alerts.counters().render(&mut out);
+    state.alerts.notifier().counters().render(&mut out);
     text(
         StatusCode::OK,
-        state.metrics.render_with_events(state.events.counters()),
+        out,
         "text/plain; version=0.0.4; charset=utf-8",
     )
 }

@@ -1,3 +1,6 @@
+//! Event sources of `palisade serve` that are not HTTP: followed files ([`file`], configured
+//! with `[[server.file]]` and described there) and the syslog listeners below.
+//!
 //! Syslog listeners of `palisade serve`: messages received over UDP ([`udp`]), TCP ([`tcp`])
 //! and TLS ([`tls`]), parsed with `palisade_siem`'s syslog parser (kind `syslog`, RFC 5424
 //! and RFC 3164) and appended to the event store in batches.
@@ -69,6 +72,7 @@
 //! `palisade_syslog_dropped_total` (UDP, queue full); stored events also count in
 //! `palisade_events_total` and `palisade_events_parse_errors_total`.
 
+pub mod file;
 pub mod tcp;
 pub mod tls;
 pub mod udp;
@@ -359,8 +363,8 @@ pub fn bind(listeners: &[SyslogListener]) -> Result<Vec<Bound>, PlatformError> {
     Ok(out)
 }
 
-/// Serves the bound listeners until `stop`; the returned set finishes when every listener
-/// and writer has stopped (queued events stored).
+/// Serves the bound listeners and follows the configured files until `stop`; the returned
+/// set finishes when every listener, writer and file has stopped (queued events stored).
 pub fn spawn(state: &Arc<AppState>, bound: Vec<Bound>, stop: watch::Receiver<bool>) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
     for b in bound {
@@ -393,6 +397,7 @@ pub fn spawn(state: &Arc<AppState>, bound: Vec<Bound>, stop: watch::Receiver<boo
             },
         }
     }
+    file::spawn(state, &mut tasks, &stop);
     tasks
 }
 
@@ -431,7 +436,7 @@ async fn store(state: &AppState, batch: &[Event]) {
                     .filter(|(i, e)| e.parse_error.is_some() && !rejected.contains(i))
                     .count() as u64;
                 state.metrics.event_parse_errors(errors);
-                state.tail.publish_stored(batch, &receipt.rejected);
+                state.stored(batch, &receipt.rejected).await;
                 if let Some(r) = receipt.rejected.first() {
                     state.log(&format!(
                         "syslog: the event store refused {} message(s): {}",

@@ -1,0 +1,443 @@
+//! The detector: compiled rules grouped by log source, correlations and suppressions.
+//!
+//! Rules are grouped by their `logsource` (product, service, category) and each group gets its
+//! own rsigma [`Engine`] with its own candidate index. An event is evaluated only by the groups
+//! its source is compatible with (a rule without a category runs on every category of its
+//! product; a rule for `windows` never sees a Kubernetes audit event). Which groups an event's
+//! log source reaches is computed once per distinct log source and cached.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use rsigma_eval::event::JsonEvent;
+use rsigma_eval::{
+    CorrelationConfig, CorrelationEngine, CorrelationSnapshot, Engine, EvaluationResult, Pipeline,
+    ResultBody, TimestampFallback,
+};
+use rsigma_parser::{LogSource, SigmaCollection};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Error;
+use crate::event::FastEvent;
+use crate::rules::{LoadError, RuleSet};
+use crate::shape::{self, SourceKind};
+use crate::suppress::Suppression;
+
+/// One event to evaluate.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// The event as parsed (for Windows, the EVTX-JSON shape or already flat).
+    pub event: &'a Value,
+    /// Its source, when known; `None` recognises it from its fields.
+    pub source: Option<SourceKind>,
+    /// When it happened (ns since the epoch); correlations count time by it.
+    pub time_ns: Option<i64>,
+}
+
+/// Detection (one event matched one rule) or correlation (a correlation rule's condition held).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchKind {
+    Detection,
+    Correlation,
+}
+
+/// A rule that fired.
+#[derive(Debug, Clone, Serialize)]
+pub struct Match {
+    #[serde(rename = "type")]
+    pub kind: MatchKind,
+    pub rule_id: String,
+    pub rule_title: String,
+    pub level: Option<&'static str>,
+    pub tags: Vec<String>,
+    /// The event's source.
+    pub source: &'static str,
+    /// Detection: the selections that matched.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub matched_selections: Vec<String>,
+    /// Correlation: its type (`event_count`, `value_count`, `temporal`, …), group and value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_type: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timespan_secs: Option<u64>,
+    /// Who and what the event is about (user, namespace, pod, source_ip, …); for correlations,
+    /// the group-by values too.
+    pub entities: BTreeMap<String, String>,
+}
+
+struct Group {
+    logsource: LogSource,
+    engine: Engine,
+}
+
+/// Options for [`Detector::new`].
+#[derive(Default)]
+pub struct Options {
+    /// Extra pipelines applied after the shipped ones.
+    pub pipelines: Vec<Pipeline>,
+    /// Don't apply the shipped per-source pipelines.
+    pub no_builtin_pipelines: bool,
+    /// Evaluate every rule on every event (no logsource routing).
+    pub no_routing: bool,
+    pub suppressions: Vec<Suppression>,
+}
+
+/// Compiled rules ready to evaluate events.
+pub struct Detector {
+    groups: Vec<Group>,
+    routes: RwLock<HashMap<String, Arc<[usize]>>>,
+    correlation: Option<CorrelationEngine>,
+    silenced: HashSet<String>,
+    suppressions: Vec<Suppression>,
+    no_routing: bool,
+    rules: usize,
+    /// Rules that failed to compile.
+    pub errors: Vec<LoadError>,
+}
+
+fn ls_key(ls: &LogSource) -> (String, String, String) {
+    let low = |s: &Option<String>| s.as_deref().unwrap_or("").to_ascii_lowercase();
+    (low(&ls.product), low(&ls.service), low(&ls.category))
+}
+
+fn compatible(rule: &LogSource, event: &LogSource) -> bool {
+    let ok = |r: &Option<String>, e: &Option<String>| match r {
+        None => true,
+        Some(r) => e.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(r)),
+    };
+    ok(&rule.product, &event.product)
+        && ok(&rule.service, &event.service)
+        && ok(&rule.category, &event.category)
+}
+
+impl Detector {
+    /// Compile `rules`. Rules that fail to compile are listed in [`Detector::errors`] and the
+    /// rest run.
+    pub fn new(rules: &RuleSet, options: Options) -> Result<Detector, Error> {
+        let mut pipelines = if options.no_builtin_pipelines {
+            Vec::new()
+        } else {
+            crate::pipelines::builtin()?
+        };
+        pipelines.extend(options.pipelines);
+        let mut errors = Vec::new();
+
+        // Group rules by logsource.
+        let mut by_ls: BTreeMap<(String, String, String), (LogSource, Vec<usize>)> =
+            BTreeMap::new();
+        for (i, rule) in rules.collection.rules.iter().enumerate() {
+            let key = if options.no_routing {
+                Default::default()
+            } else {
+                ls_key(&rule.logsource)
+            };
+            by_ls
+                .entry(key)
+                .or_insert_with(|| {
+                    let mut ls = rule.logsource.clone();
+                    ls.custom.clear();
+                    ls.definition = None;
+                    if options.no_routing {
+                        ls = LogSource::default();
+                    }
+                    (ls, Vec::new())
+                })
+                .1
+                .push(i);
+        }
+        let mut groups = Vec::with_capacity(by_ls.len());
+        let mut compiled = 0;
+        for (_, (logsource, idxs)) in by_ls {
+            let mut engine = Engine::new();
+            for p in &pipelines {
+                engine.add_pipeline(p.clone());
+            }
+            let members: Vec<_> = idxs.iter().map(|&i| &rules.collection.rules[i]).collect();
+            let failed = engine.add_rules(members.iter().copied());
+            for (n, e) in &failed {
+                let rule = members[*n];
+                let id = rule.id.clone().unwrap_or_default();
+                errors.push(LoadError {
+                    path: rules.origins.get(&id).cloned().unwrap_or_default(),
+                    message: format!("rule {id} ({}): {e}", rule.title),
+                });
+            }
+            compiled += members.len() - failed.len();
+            groups.push(Group { logsource, engine });
+        }
+        // Filters apply to the rules they name, wherever they are.
+        for filter in &rules.collection.filters {
+            for g in &mut groups {
+                let _ = g.engine.apply_filter(filter);
+            }
+        }
+
+        let correlation = if rules.collection.correlations.is_empty() {
+            None
+        } else {
+            let config = CorrelationConfig {
+                timestamp_fallback: TimestampFallback::WallClock,
+                max_state_entries: 200_000,
+                max_group_entries: Some(10_000),
+                ..CorrelationConfig::default()
+            };
+            let mut ce = CorrelationEngine::new(config);
+            for p in &pipelines {
+                ce.add_pipeline(p.clone());
+            }
+            // Only the rules correlations refer to are needed for the engine to resolve them.
+            let refs: HashSet<&str> = rules
+                .collection
+                .correlations
+                .iter()
+                .flat_map(|c| c.rules.iter().map(String::as_str))
+                .collect();
+            let mut sub = SigmaCollection::new();
+            sub.rules = rules
+                .collection
+                .rules
+                .iter()
+                .filter(|r| {
+                    r.id.as_deref().is_some_and(|i| refs.contains(i))
+                        || r.name.as_deref().is_some_and(|n| refs.contains(n))
+                })
+                .cloned()
+                .collect();
+            for r in &sub.rules {
+                if let Err(e) = ce.add_rule(r) {
+                    errors.push(LoadError {
+                        path: rules
+                            .origins
+                            .get(r.id.as_deref().unwrap_or(""))
+                            .cloned()
+                            .unwrap_or_default(),
+                        message: format!("rule {} in a correlation: {e}", r.title),
+                    });
+                }
+            }
+            for c in &rules.collection.correlations {
+                let id = c.id.clone().unwrap_or_default();
+                match ce.add_correlation(c) {
+                    Ok(()) => compiled += 1,
+                    Err(e) => errors.push(LoadError {
+                        path: rules.origins.get(&id).cloned().unwrap_or_default(),
+                        message: format!("correlation {id} ({}): {e}", c.title),
+                    }),
+                }
+            }
+            Some(ce)
+        };
+
+        // Sigma's `generate: false` (the default): the rules (and correlations) a correlation
+        // refers to feed it but raise no matches of their own.
+        let mut silenced = rules.silenced.clone();
+        let quiet: HashSet<&str> = rules
+            .collection
+            .correlations
+            .iter()
+            .filter(|c| !c.generate)
+            .flat_map(|c| c.rules.iter().map(String::as_str))
+            .collect();
+        let referenced = |id: &Option<String>, name: &Option<String>| {
+            id.as_deref().is_some_and(|i| quiet.contains(i))
+                || name.as_deref().is_some_and(|n| quiet.contains(n))
+        };
+        for r in &rules.collection.rules {
+            if referenced(&r.id, &r.name) {
+                silenced.extend(r.id.clone());
+            }
+        }
+        for c in &rules.collection.correlations {
+            if referenced(&c.id, &c.name) {
+                silenced.extend(c.id.clone());
+            }
+        }
+
+        Ok(Detector {
+            groups,
+            routes: RwLock::new(HashMap::new()),
+            correlation,
+            silenced,
+            suppressions: options.suppressions,
+            no_routing: options.no_routing,
+            rules: compiled,
+            errors,
+        })
+    }
+
+    /// Rules and correlations compiled.
+    pub fn rule_count(&self) -> usize {
+        self.rules
+    }
+
+    /// Whether any correlation is loaded (then [`Detector::process`] keeps state).
+    pub fn has_correlations(&self) -> bool {
+        self.correlation.is_some()
+    }
+
+    fn route(&self, logsources: &[LogSource]) -> Arc<[usize]> {
+        if self.no_routing {
+            return (0..self.groups.len()).collect();
+        }
+        let mut key = String::new();
+        for ls in logsources {
+            let (p, s, c) = ls_key(ls);
+            key.push_str(&p);
+            key.push('|');
+            key.push_str(&s);
+            key.push('|');
+            key.push_str(&c);
+            key.push(';');
+        }
+        if let Ok(routes) = self.routes.read()
+            && let Some(r) = routes.get(&key)
+        {
+            return r.clone();
+        }
+        let chosen: Arc<[usize]> = self
+            .groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| logsources.iter().any(|ls| compatible(&g.logsource, ls)))
+            .map(|(i, _)| i)
+            .collect();
+        if let Ok(mut routes) = self.routes.write()
+            && routes.len() < 4096
+        {
+            routes.insert(key, chosen.clone());
+        }
+        chosen
+    }
+
+    fn detections(&self, kind: SourceKind, event: &Value) -> Vec<EvaluationResult> {
+        let logsources = kind.logsources(event);
+        let je = FastEvent::new(event);
+        let mut out = Vec::new();
+        for &g in self.route(&logsources).iter() {
+            out.extend(self.groups[g].engine.evaluate(&je));
+        }
+        out
+    }
+
+    /// Evaluate one event against the detection rules (no correlation state).
+    pub fn evaluate(&self, input: Input<'_>) -> Vec<Match> {
+        let kind = input
+            .source
+            .unwrap_or_else(|| SourceKind::recognise(input.event));
+        let shaped = shape::shape(kind, input.event);
+        let results = self.detections(kind, &shaped);
+        self.finish(kind, &shaped, results, input.time_ns)
+    }
+
+    /// Evaluate one event against the rules and feed the correlations.
+    pub fn process(&mut self, input: Input<'_>) -> Vec<Match> {
+        let kind = input
+            .source
+            .unwrap_or_else(|| SourceKind::recognise(input.event));
+        let shaped = shape::shape(kind, input.event);
+        let mut results = self.detections(kind, &shaped);
+        if let Some(ce) = self.correlation.as_mut() {
+            let je = FastEvent::new(&shaped);
+            results = match input.time_ns {
+                Some(ns) => ce.process_with_detections(&je, results, ns.div_euclid(1_000_000_000)),
+                None => ce.correlate_detections(&je, results),
+            };
+        }
+        self.finish(kind, &shaped, results, input.time_ns)
+    }
+
+    fn finish(
+        &self,
+        kind: SourceKind,
+        event: &Value,
+        results: Vec<EvaluationResult>,
+        time_ns: Option<i64>,
+    ) -> Vec<Match> {
+        if results.is_empty() {
+            return Vec::new();
+        }
+        let now = time_ns
+            .unwrap_or_else(|| palisade_core::time::now_secs().saturating_mul(1_000_000_000));
+        let je = JsonEvent::borrow(event);
+        let entities = shape::entities(kind, event);
+        let mut out = Vec::with_capacity(results.len());
+        for r in results {
+            let id = r.header.rule_id.clone().unwrap_or_default();
+            if self.silenced.contains(&id) {
+                continue;
+            }
+            if self.suppressions.iter().any(|s| s.applies(&id, &je, now)) {
+                continue;
+            }
+            let mut m = Match {
+                kind: MatchKind::Detection,
+                rule_id: id,
+                rule_title: r.header.rule_title.clone(),
+                level: r.header.level.map(|l| l.as_str()),
+                tags: r.header.tags.clone(),
+                source: kind.as_str(),
+                matched_selections: Vec::new(),
+                correlation_type: None,
+                group: Vec::new(),
+                value: None,
+                timespan_secs: None,
+                entities: entities.clone(),
+            };
+            match r.body {
+                ResultBody::Detection(d) => m.matched_selections = d.matched_selections,
+                ResultBody::Correlation(c) => {
+                    m.kind = MatchKind::Correlation;
+                    m.correlation_type = Some(
+                        serde_json::to_value(c.correlation_type)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default(),
+                    );
+                    for (k, v) in &c.group_key {
+                        m.entities.insert(k.clone(), v.clone());
+                    }
+                    m.group = c.group_key;
+                    m.value = Some(c.aggregated_value);
+                    m.timespan_secs = Some(c.timespan_secs);
+                }
+            }
+            out.push(m);
+        }
+        out
+    }
+
+    /// The correlation state (open windows, last alerts) as JSON, to save across restarts.
+    pub fn export_state(&self) -> Option<String> {
+        let ce = self.correlation.as_ref()?;
+        serde_json::to_string(&ce.export_state()).ok()
+    }
+
+    /// Restore state saved by [`Detector::export_state`]. Windows of correlations no longer
+    /// loaded are dropped.
+    pub fn import_state(&mut self, json: &str) -> Result<(), Error> {
+        let Some(ce) = self.correlation.as_mut() else {
+            return Ok(());
+        };
+        let snapshot: CorrelationSnapshot =
+            serde_json::from_str(json).map_err(|e| Error::State(e.to_string()))?;
+        if ce.import_state(snapshot) {
+            Ok(())
+        } else {
+            Err(Error::State(
+                "the saved state is from an incompatible version; correlation windows start empty"
+                    .to_owned(),
+            ))
+        }
+    }
+
+    /// Open correlation windows.
+    pub fn state_count(&self) -> usize {
+        self.correlation.as_ref().map_or(0, |c| c.state_count())
+    }
+}
