@@ -332,7 +332,7 @@ impl Detector {
             .unwrap_or_else(|| SourceKind::recognise(input.event));
         let shaped = shape::shape(kind, input.event);
         let results = self.detections(kind, &shaped);
-        self.finish(kind, &shaped, results, input.time_ns)
+        self.finish(kind, &shaped, results)
     }
 
     /// Evaluate one event against the rules and feed the correlations.
@@ -349,7 +349,7 @@ impl Detector {
                 None => ce.correlate_detections(&je, results),
             };
         }
-        self.finish(kind, &shaped, results, input.time_ns)
+        self.finish(kind, &shaped, results)
     }
 
     fn finish(
@@ -357,13 +357,13 @@ impl Detector {
         kind: SourceKind,
         event: &Value,
         results: Vec<EvaluationResult>,
-        time_ns: Option<i64>,
     ) -> Vec<Match> {
         if results.is_empty() {
             return Vec::new();
         }
-        let now = time_ns
-            .unwrap_or_else(|| palisade_core::time::now_secs().saturating_mul(1_000_000_000));
+        // Suppressions expire by the clock, not by the event's own time, which a sender can
+        // backdate.
+        let now = palisade_core::time::now_secs().saturating_mul(1_000_000_000);
         let je = JsonEvent::borrow(event);
         let entities = shape::entities(kind, event);
         let mut out = Vec::with_capacity(results.len());

@@ -154,48 +154,55 @@ impl RuleSet {
                 message: message.clone(),
             });
         }
-        let mut seen: HashSet<String> = self.origins.keys().cloned().collect();
         for (n, mut rule) in parsed.rules.into_iter().enumerate() {
-            let id = rule
-                .id
-                .clone()
-                .or_else(|| rule.name.clone())
-                .unwrap_or_else(|| format!("{origin}#{}", n + 1));
-            if !seen.insert(id.clone()) {
-                self.errors.push(LoadError {
-                    path: origin.to_owned(),
-                    message: format!(
-                        "rule {id:?} ({}) has the same id as a rule loaded from {}; this one is skipped",
-                        rule.title, self.origins[&id]
-                    ),
-                });
-                continue;
+            let fallback = format!("{origin}#{}", n + 1);
+            if let Some(id) =
+                self.claim_id(origin, "rule", &rule.title, &rule.id, &rule.name, fallback)
+            {
+                rule.id = Some(id);
+                self.collection.rules.push(rule);
             }
-            rule.id = Some(id.clone());
-            self.origins.insert(id, origin.to_owned());
-            self.collection.rules.push(rule);
         }
         for (n, mut corr) in parsed.correlations.into_iter().enumerate() {
-            let id = corr
-                .id
-                .clone()
-                .or_else(|| corr.name.clone())
-                .unwrap_or_else(|| format!("{origin}#c{}", n + 1));
-            if !seen.insert(id.clone()) {
-                self.errors.push(LoadError {
-                    path: origin.to_owned(),
-                    message: format!(
-                        "correlation {id:?} ({}) has the same id as a rule loaded from {}; this one is skipped",
-                        corr.title, self.origins[&id]
-                    ),
-                });
-                continue;
+            let fallback = format!("{origin}#c{}", n + 1);
+            if let Some(id) = self.claim_id(
+                origin,
+                "correlation",
+                &corr.title,
+                &corr.id,
+                &corr.name,
+                fallback,
+            ) {
+                corr.id = Some(id);
+                self.collection.correlations.push(corr);
             }
-            corr.id = Some(id.clone());
-            self.origins.insert(id, origin.to_owned());
-            self.collection.correlations.push(corr);
         }
         self.collection.filters.extend(parsed.filters);
+    }
+
+    /// The id a rule or correlation gets (its `id`, else its `name`, else `fallback`),
+    /// recorded as coming from `origin`; `None` (and an error) when another has it already.
+    fn claim_id(
+        &mut self,
+        origin: &str,
+        what: &str,
+        title: &str,
+        id: &Option<String>,
+        name: &Option<String>,
+        fallback: String,
+    ) -> Option<String> {
+        let id = id.clone().or_else(|| name.clone()).unwrap_or(fallback);
+        if let Some(first) = self.origins.get(&id) {
+            self.errors.push(LoadError {
+                path: origin.to_owned(),
+                message: format!(
+                    "{what} {id:?} ({title}) has the same id as a rule loaded from {first}; this one is skipped"
+                ),
+            });
+            return None;
+        }
+        self.origins.insert(id.clone(), origin.to_owned());
+        Some(id)
     }
 
     /// Add a rule file, or every `.yml`/`.yaml` file under a directory (sorted, symlinks not

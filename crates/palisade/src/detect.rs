@@ -397,9 +397,20 @@ pub fn run(ctx: &Ctx, args: DetectArgs) -> Result<ExitCode, UserError> {
 }
 
 fn data_dir(ctx: &Ctx, flag: Option<PathBuf>) -> Result<PathBuf, UserError> {
-    if let Some(d) = flag {
-        return Ok(d);
-    }
+    server_detect_settings(ctx, flag).map(|(dir, _)| dir)
+}
+
+/// The server's data directory (or `flag`) and its `[detect]` settings.
+fn server_detect_settings(
+    ctx: &Ctx,
+    flag: Option<PathBuf>,
+) -> Result<
+    (
+        PathBuf,
+        palisade_server::platform::detection::DetectSettings,
+    ),
+    UserError,
+> {
     let file = crate::serve::settings_file(ctx)?;
     let flags = palisade_server::platform::config::Overrides {
         listen: None,
@@ -411,7 +422,7 @@ fn data_dir(ctx: &Ctx, flag: Option<PathBuf>) -> Result<PathBuf, UserError> {
     let settings =
         palisade_server::platform::Settings::resolve(file, flags, crate::serve::default_data_dir())
             .map_err(|e| UserError(e.to_string()))?;
-    Ok(settings.data_dir)
+    Ok((flag.unwrap_or(settings.data_dir), settings.detect))
 }
 
 /// The name an imported set is kept under: letters, digits, `-`, `_`, `.` only, so it
@@ -489,7 +500,11 @@ pub fn import(ctx: &Ctx, args: RulesImportArgs) -> Result<ExitCode, UserError> {
         .join("sigma")
         .join(&name);
     if !args.dry_run {
-        let staging = dest.with_extension("importing");
+        // A dot folder beside the sets: `palisade serve` skips it, and no set name can be it.
+        let staging = dest
+            .parent()
+            .unwrap_or(&dest)
+            .join(format!(".{name}.importing-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
         for f in &good {
             let rel = if meta.is_dir() {
@@ -542,27 +557,13 @@ pub fn import(ctx: &Ctx, args: RulesImportArgs) -> Result<ExitCode, UserError> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every Sigma rule the server would load: the pack, then each imported set.
-pub fn server_rules(data_dir: &Path) -> RuleSet {
-    let mut rules = RuleSet::builtin();
-    let dir = data_dir.join("rules").join("sigma");
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        let mut sets: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-        sets.sort();
-        for set in sets.into_iter().filter(|p| p.is_dir()) {
-            let _ = rules.add_path(&set);
-        }
-    }
-    rules
-}
-
 pub fn list(
     ctx: &Ctx,
     format: ListFormat,
     data_dir_flag: Option<PathBuf>,
 ) -> Result<ExitCode, UserError> {
-    let dir = data_dir(ctx, data_dir_flag)?;
-    let rules = server_rules(&dir);
+    let (dir, detect) = server_detect_settings(ctx, data_dir_flag)?;
+    let rules = palisade_server::platform::detection::load_rules(&dir, &detect);
     report_load_errors(ctx, &rules.errors);
     let infos = rules.infos();
     match format {

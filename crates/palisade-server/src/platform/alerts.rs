@@ -189,12 +189,13 @@ impl AlertSink {
     }
 
     /// Starts the writer (once; later calls do nothing) and the notifier's delivery task.
-    /// When `stop` turns true the writer records what is already queued, then ends.
-    pub fn spawn_writer(&self, stop: watch::Receiver<bool>) {
+    /// When `stop` turns true the writer records what is already queued, then ends; the
+    /// returned handle finishes then.
+    pub fn spawn_writer(&self, stop: watch::Receiver<bool>) -> Option<tokio::task::JoinHandle<()>> {
         let rx = self.shared.queue.lock().ok().and_then(|mut q| q.take());
-        let Some(rx) = rx else { return };
+        let rx = rx?;
         self.shared.notifier.spawn(stop.clone());
-        tokio::spawn(write_loop(Arc::clone(&self.shared), rx, stop));
+        Some(tokio::spawn(write_loop(Arc::clone(&self.shared), rx, stop)))
     }
 }
 

@@ -19,12 +19,18 @@ use palisade_detect::{
 };
 use palisade_siem::Event;
 use palisade_store::{AlertEvent, AlertLevel, NewAlert};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::alerts::AlertSink;
 
 /// Batches of stored events waiting for the detector.
 const QUEUE_BATCHES: usize = 64;
+/// Bytes of events (raw form, counted twice for the parsed copy) waiting for the detector at
+/// most; past it, sources wait.
+const QUEUE_BYTES: usize = 256 << 20;
+/// Longest entity value put on an alert; longer ones (attacker-controlled names can be
+/// anything) are cut rather than making the alert unstorable.
+const MAX_ENTITY_BYTES: usize = 256;
 /// Least time between two saves of the correlation state.
 const SAVE_EVERY: Duration = Duration::from_secs(5);
 /// The state file's name in the data directory.
@@ -192,7 +198,13 @@ pub fn load_rules(data_dir: &Path, settings: &DetectSettings) -> RuleSet {
     if let Ok(entries) = std::fs::read_dir(&dir) {
         let mut sets: Vec<_> = entries.flatten().map(|e| e.path()).collect();
         sets.sort();
-        for set in sets.into_iter().filter(|p| p.is_dir()) {
+        // Dot folders are imports in progress.
+        for set in sets.into_iter().filter(|p| {
+            p.is_dir()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        }) {
             let _ = rules.add_path(&set);
         }
     }
@@ -214,13 +226,24 @@ pub struct DetectCounters {
     pub events: AtomicU64,
     pub matches: AtomicU64,
     pub alerts_not_queued: AtomicU64,
+    /// Batches the detector never saw (it had stopped).
+    pub not_examined: AtomicU64,
+    /// Events whose evaluation failed (a panic inside the rule engine, caught).
+    pub failures: AtomicU64,
     pub state_saves_failed: AtomicU64,
+}
+
+/// A batch on its way to the detector, holding its share of the queue's byte budget.
+struct Queued {
+    events: Vec<Event>,
+    _permit: OwnedSemaphorePermit,
 }
 
 /// The ingest side: hands stored events to the detector thread.
 #[derive(Clone)]
 pub struct DetectionBus {
-    tx: Arc<Mutex<Option<mpsc::Sender<Vec<Event>>>>>,
+    tx: Arc<Mutex<Option<mpsc::Sender<Queued>>>>,
+    budget: Arc<Semaphore>,
     worker: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
     pub counters: Arc<DetectCounters>,
     pub rule_count: usize,
@@ -239,6 +262,7 @@ impl DetectionBus {
     pub fn disabled() -> DetectionBus {
         DetectionBus {
             tx: Arc::new(Mutex::new(None)),
+            budget: Arc::new(Semaphore::new(0)),
             worker: Arc::new(Mutex::new(None)),
             counters: Arc::default(),
             rule_count: 0,
@@ -274,7 +298,7 @@ impl DetectionBus {
             log(&format!("detection: {}: {e}", state_path.display()));
         }
         let counters = Arc::new(DetectCounters::default());
-        let (tx, rx) = mpsc::channel::<Vec<Event>>(QUEUE_BATCHES);
+        let (tx, rx) = mpsc::channel::<Queued>(QUEUE_BATCHES);
         let rule_count = detector.rule_count();
         let c = Arc::clone(&counters);
         let worker = std::thread::Builder::new()
@@ -283,13 +307,16 @@ impl DetectionBus {
             .map_err(|e| format!("cannot start the detection thread: {e}"))?;
         Ok(DetectionBus {
             tx: Arc::new(Mutex::new(Some(tx))),
+            budget: Arc::new(Semaphore::new(QUEUE_BYTES >> 10)),
             worker: Arc::new(Mutex::new(Some(worker))),
             counters,
             rule_count,
         })
     }
 
-    /// Queue stored events for detection; waits while the detector is behind.
+    /// Queue stored events for detection; waits while the detector is behind. The hand-over
+    /// runs on a task of its own, so a caller that goes away meanwhile (a client that hung up)
+    /// cannot leave stored events unexamined.
     pub async fn submit(&self, events: &[Event], rejected: &[palisade_siem::store::Rejection]) {
         let tx = match self.tx.lock() {
             Ok(guard) => guard.clone(),
@@ -305,7 +332,26 @@ impl DetectionBus {
         if batch.is_empty() {
             return;
         }
-        let _ = tx.send(batch).await;
+        let kib: usize = batch.iter().map(|e| e.raw.len() * 2).sum::<usize>() / 1024 + 1;
+        let kib = u32::try_from(kib.min(QUEUE_BYTES >> 10)).unwrap_or(u32::MAX);
+        let budget = Arc::clone(&self.budget);
+        let counters = Arc::clone(&self.counters);
+        let handed = tokio::spawn(async move {
+            let Ok(permit) = budget.acquire_many_owned(kib).await else {
+                return;
+            };
+            if tx
+                .send(Queued {
+                    events: batch,
+                    _permit: permit,
+                })
+                .await
+                .is_err()
+            {
+                counters.not_examined.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let _ = handed.await;
     }
 
     /// Stop taking events, let the detector finish what is queued and save its state.
@@ -339,7 +385,7 @@ fn level_of(m: &Match) -> AlertLevel {
 
 fn run(
     mut detector: Detector,
-    mut rx: mpsc::Receiver<Vec<Event>>,
+    mut rx: mpsc::Receiver<Queued>,
     alerts: AlertSink,
     state_path: PathBuf,
     counters: Arc<DetectCounters>,
@@ -347,22 +393,42 @@ fn run(
 ) {
     let mut last_save = Instant::now();
     let mut dirty = false;
-    while let Some(batch) = rx.blocking_recv() {
-        for event in &batch {
+    while let Some(queued) = rx.blocking_recv() {
+        for event in &queued.events {
             counters.events.fetch_add(1, Ordering::Relaxed);
-            let matches = detector.process(Input {
-                event: &event.fields,
-                source: source_of(event),
-                time_ns: Some(event.time),
-            });
+            let evaluated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                detector.process(Input {
+                    event: &event.fields,
+                    source: source_of(event),
+                    time_ns: Some(event.time),
+                })
+            }));
+            let matches = match evaluated {
+                Ok(m) => m,
+                Err(_) => {
+                    if counters.failures.fetch_add(1, Ordering::Relaxed) < 10 {
+                        log(&format!(
+                            "detection: evaluating an event from {} failed inside the rule engine; it was skipped",
+                            event.source
+                        ));
+                    }
+                    continue;
+                }
+            };
             for m in matches {
                 counters.matches.fetch_add(1, Ordering::Relaxed);
+                let level = level_of(&m);
+                let entities = m
+                    .entities
+                    .into_iter()
+                    .map(|(k, v)| (clip(k), clip(v)))
+                    .collect();
                 let alert = NewAlert {
-                    level: level_of(&m),
+                    level,
                     rule_id: m.rule_id,
                     rule_title: m.rule_title,
                     tags: m.tags,
-                    entities: m.entities,
+                    entities,
                     events: vec![AlertEvent {
                         event_id: None,
                         time_ns: event.time,
@@ -389,6 +455,19 @@ fn run(
     }
 }
 
+/// An entity value cut to [`MAX_ENTITY_BYTES`] at a character boundary, marked with `…`.
+fn clip(mut s: String) -> String {
+    if s.len() > MAX_ENTITY_BYTES {
+        let mut end = MAX_ENTITY_BYTES;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push('…');
+    }
+    s
+}
+
 fn save(detector: &Detector, path: &Path, counters: &DetectCounters, log: &impl Fn(&str)) {
     let Some(json) = detector.export_state() else {
         return;
@@ -398,7 +477,12 @@ fn save(detector: &Detector, path: &Path, counters: &DetectCounters, log: &impl 
     let result = path
         .parent()
         .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|_| std::fs::write(&tmp, json))
+        .and_then(|_| {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(json.as_bytes())?;
+            f.sync_data()
+        })
         .and_then(|_| std::fs::rename(&tmp, path));
     if let Err(e) = result {
         counters.state_saves_failed.fetch_add(1, Ordering::Relaxed);
@@ -409,6 +493,15 @@ fn save(detector: &Detector, path: &Path, counters: &DetectCounters, log: &impl 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_entities_are_cut_not_refused() {
+        let long = "é".repeat(1000);
+        let c = clip(long);
+        assert!(c.len() <= MAX_ENTITY_BYTES + '…'.len_utf8());
+        assert!(c.ends_with('…'));
+        assert_eq!(clip("alice".into()), "alice");
+    }
 
     #[test]
     fn settings_parse_and_errors() {

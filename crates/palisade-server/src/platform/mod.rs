@@ -650,7 +650,10 @@ pub fn start(opts: ServeOptions) -> Result<RunningPlatform, PlatformError> {
                 }
                 tokio::spawn(upkeep(Arc::clone(&state), cert, rx.clone()));
                 tokio::spawn(retention::run(Arc::clone(&state), rx.clone()));
-                state.alerts.spawn_writer(rx.clone());
+                // The alert writer outlives the stop signal: detection still raises alerts for
+                // what the sources flush during shutdown, so it stops only after detection.
+                let (alerts_stop, alerts_stop_rx) = watch::channel(false);
+                let alert_writer = state.alerts.spawn_writer(alerts_stop_rx);
                 let router = app(Arc::clone(&state));
                 let ready = Arc::clone(&state);
                 let mut stop = rx.clone();
@@ -672,6 +675,12 @@ pub fn start(opts: ServeOptions) -> Result<RunningPlatform, PlatformError> {
                 // Detection finishes what was stored and saves its correlation windows.
                 let detection = state.detection.clone();
                 let _ = tokio::task::spawn_blocking(move || detection.close()).await;
+                let _ = alerts_stop.send(true);
+                if let Some(writer) = alert_writer
+                    && tokio::time::timeout(timeouts.grace, writer).await.is_err()
+                {
+                    state.log("alerts: queued matches not recorded in time; stopping anyway");
+                }
             });
         })
         .map_err(|e| PlatformError::Start(e.to_string()))?;

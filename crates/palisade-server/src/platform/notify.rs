@@ -349,7 +349,11 @@ pub fn slack_body(n: &Notification, public_url: &str) -> Value {
     let a = &n.alert;
     let link = alert_link(public_url, a.id);
     let level = a.level.as_str().to_uppercase();
-    let entities: Vec<String> = a.entities.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let entities: Vec<String> = a
+        .entities
+        .iter()
+        .map(|(k, v)| format!("{}={}", slack_escape(k), slack_escape(v)))
+        .collect();
     let what = match n.kind {
         NotificationKind::Raised => "New alert",
         NotificationKind::Count => "Alert still firing",
@@ -357,7 +361,7 @@ pub fn slack_body(n: &Notification, public_url: &str) -> Value {
     let text = cut(
         &format!(
             "{what} [{level}] {}{}{} (count {})",
-            a.rule_title,
+            slack_escape(&a.rule_title),
             if entities.is_empty() { "" } else { ": " },
             entities.join(", "),
             a.count
@@ -907,6 +911,10 @@ mod tests {
             "{fields}"
         );
         assert!(!fields.contains("<!channel>"), "{fields}");
+        assert!(
+            !text.contains("<!channel>") && !text.contains("<http://evil"),
+            "{text}"
+        );
         let context = blocks[2]["elements"][0]["text"].as_str().unwrap();
         assert!(
             context.contains("<https://attack.mitre.org/techniques/T1609/|T1609>")

@@ -156,6 +156,9 @@ fn store_saved(at: &Path, saved: &Saved) -> std::io::Result<()> {
     std::fs::rename(&tmp, at)
 }
 
+/// The most a rotation catch-up reads before handing lines to the store.
+const CATCH_UP_BYTES: usize = 8 << 20;
+
 /// One line as read: at most the limit, and whether more was cut.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
@@ -394,14 +397,19 @@ impl Follower {
             Ok(m) if file_id(&m) != r.id => {
                 // Rotated: the old file to its end (it may have grown since the last read),
                 // then the new one.
+                // Bounded by lines and by bytes (audit lines at RequestResponse level are big).
+                let full = |lines: &[Line]| {
+                    lines.len() > 10_000
+                        || lines.iter().map(|l| l.bytes.len()).sum::<usize>() > CATCH_UP_BYTES
+                };
                 loop {
                     match r.read(self.max, &mut step.lines) {
                         Ok(0) | Err(_) => break,
-                        Ok(_) if step.lines.len() > 10_000 => break,
+                        Ok(_) if full(&step.lines) => break,
                         Ok(_) => {}
                     }
                 }
-                if step.lines.len() > 10_000 {
+                if full(&step.lines) {
                     step.save = Some((r.id, r.line_end));
                     return step;
                 }
