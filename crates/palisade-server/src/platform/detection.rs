@@ -239,6 +239,55 @@ struct Queued {
     _permit: OwnedSemaphorePermit,
 }
 
+impl DetectCounters {
+    /// `palisade_detection_*` in the text exposition format.
+    pub fn render(&self, rules: usize, out: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(
+            out,
+            "# HELP palisade_detection_rules Sigma rules and correlations loaded.\n# TYPE palisade_detection_rules gauge\npalisade_detection_rules {rules}"
+        );
+        for (name, help, v) in [
+            (
+                "palisade_detection_events_total",
+                "Stored events run through the rules.",
+                &self.events,
+            ),
+            (
+                "palisade_detection_matches_total",
+                "Rule and correlation matches.",
+                &self.matches,
+            ),
+            (
+                "palisade_detection_failures_total",
+                "Events whose evaluation failed inside the rule engine (skipped).",
+                &self.failures,
+            ),
+            (
+                "palisade_detection_batches_not_examined_total",
+                "Batches of stored events the detector never saw (it had stopped).",
+                &self.not_examined,
+            ),
+            (
+                "palisade_detection_alerts_not_queued_total",
+                "Matches that could not be handed to the alert writer (it had stopped).",
+                &self.alerts_not_queued,
+            ),
+            (
+                "palisade_detection_state_saves_failed_total",
+                "Failed saves of the correlation state.",
+                &self.state_saves_failed,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+    }
+}
+
 /// The ingest side: hands stored events to the detector thread.
 #[derive(Clone)]
 pub struct DetectionBus {

@@ -61,6 +61,10 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let mut out = state.metrics.render_with_events(state.events.counters());
     state.alerts.counters().render(&mut out);
     state.alerts.notifier().counters().render(&mut out);
+    state
+        .detection
+        .counters
+        .render(state.detection.rule_count, &mut out);
     text(
         StatusCode::OK,
         out,
