@@ -609,7 +609,7 @@ async fn append(
             s = state.event_slots.acquire() => s,
             _ = serving::stopped(stop) => return false,
         };
-        let Ok(_slot) = slot else {
+        let Ok(slot) = slot else {
             return false;
         };
         match state.events.append(events).await {
@@ -622,6 +622,8 @@ async fn append(
                     .filter(|(i, e)| e.parse_error.is_some() && !rejected.contains(i))
                     .count() as u64;
                 state.metrics.event_parse_errors(errors);
+                // Stored: the append slot goes back before waiting on detection.
+                drop(slot);
                 state.stored(events, &receipt.rejected).await;
                 if let Some(r) = receipt.rejected.first() {
                     state.log(&format!(

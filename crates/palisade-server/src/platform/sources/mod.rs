@@ -423,7 +423,7 @@ async fn writer(state: Arc<AppState>, mut rx: mpsc::Receiver<Event>) {
 }
 
 async fn store(state: &AppState, batch: &[Event]) {
-    let _slot = state.event_slots.acquire().await;
+    let mut slot = Some(state.event_slots.acquire().await);
     let mut wait = Duration::from_millis(250);
     for attempt in 1..=APPEND_TRIES {
         match state.events.append(batch).await {
@@ -436,6 +436,8 @@ async fn store(state: &AppState, batch: &[Event]) {
                     .filter(|(i, e)| e.parse_error.is_some() && !rejected.contains(i))
                     .count() as u64;
                 state.metrics.event_parse_errors(errors);
+                // Stored: the append slot goes back before waiting on detection.
+                slot.take();
                 state.stored(batch, &receipt.rejected).await;
                 if let Some(r) = receipt.rejected.first() {
                     state.log(&format!(
