@@ -356,6 +356,39 @@ impl Filter {
             format!(" WHERE {}", self.conds.join(" AND "))
         }
     }
+
+    /// One page of `table` under this filter, and the count of all its rows, as SQL with
+    /// their arguments: what every list query of both backends runs.
+    pub fn page(
+        mut self,
+        table: &str,
+        cols: &str,
+        order: &str,
+        limit: u32,
+        offset: u32,
+    ) -> PageQuery {
+        let where_sql = self.where_sql();
+        let count_sql = format!("SELECT COUNT(*) FROM {table}{where_sql}");
+        let count_args = self.args.clone();
+        let limit = self.arg(Arg::Int(page_limit(limit)));
+        let offset = self.arg(Arg::Int(i64::from(offset)));
+        PageQuery {
+            sql: format!(
+                "SELECT {cols} FROM {table}{where_sql} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+            ),
+            args: self.args,
+            count_sql,
+            count_args,
+        }
+    }
+}
+
+/// See [`Filter::page`].
+pub(crate) struct PageQuery {
+    pub sql: String,
+    pub args: Vec<Arg>,
+    pub count_sql: String,
+    pub count_args: Vec<Arg>,
 }
 
 pub(crate) fn findings_filter(q: &FindingQuery, d: Dialect) -> Filter {

@@ -1448,19 +1448,20 @@ impl Store for PgStore {
     }
 
     async fn list_assets(&self, query: &AssetQuery) -> Result<Page<Asset>> {
-        let mut f = common::assets_filter(query, Dialect::Postgres);
-        let where_sql = f.where_sql();
-        let count_sql = format!("SELECT COUNT(*) FROM assets{where_sql}");
-        let count_args = f.args.clone();
-        let limit = f.arg(Arg::Int(common::page_limit(query.limit)));
-        let offset = f.arg(Arg::Int(i64::from(query.offset)));
-        let sql = format!(
-            "SELECT {} FROM assets{where_sql} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+        let common::PageQuery {
+            sql,
+            args: page_args,
+            count_sql,
+            count_args,
+        } = common::assets_filter(query, Dialect::Postgres).page(
+            "assets",
             common::ASSET_COLS,
-            common::assets_order(query.by_last_seen)
+            common::assets_order(query.by_last_seen),
+            query.limit,
+            query.offset,
         );
         self.read_tx(async |q| {
-            let items = rows(q.all(&sql, &args(&f.args)).await?, |r| {
+            let items = rows(q.all(&sql, &args(&page_args)).await?, |r| {
                 common::asset_at(r, 0)
             })?;
             let total = q.one(&count_sql, &args(&count_args)).await?.int(0)?;
@@ -1516,19 +1517,20 @@ impl Store for PgStore {
     }
 
     async fn list_findings(&self, query: &FindingQuery) -> Result<Page<LedgerFinding>> {
-        let mut f = common::findings_filter(query, Dialect::Postgres);
-        let where_sql = f.where_sql();
-        let count_sql = format!("SELECT COUNT(*) FROM findings{where_sql}");
-        let count_args = f.args.clone();
-        let limit = f.arg(Arg::Int(common::page_limit(query.limit)));
-        let offset = f.arg(Arg::Int(i64::from(query.offset)));
-        let sql = format!(
-            "SELECT {} FROM findings{where_sql} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+        let common::PageQuery {
+            sql,
+            args: page_args,
+            count_sql,
+            count_args,
+        } = common::findings_filter(query, Dialect::Postgres).page(
+            "findings",
             common::FINDING_COLS,
-            common::findings_order(query.sort)
+            common::findings_order(query.sort),
+            query.limit,
+            query.offset,
         );
         self.read_tx(async |q| {
-            let items = rows(q.all(&sql, &args(&f.args)).await?, |r| {
+            let items = rows(q.all(&sql, &args(&page_args)).await?, |r| {
                 common::finding_at(r, 0)
             })?;
             let total = q.one(&count_sql, &args(&count_args)).await?.int(0)?;
@@ -1549,19 +1551,20 @@ impl Store for PgStore {
     }
 
     async fn list_alerts(&self, query: &AlertQuery) -> Result<Page<Alert>> {
-        let mut f = common::alerts_filter(query, Dialect::Postgres);
-        let where_sql = f.where_sql();
-        let count_sql = format!("SELECT COUNT(*) FROM alerts{where_sql}");
-        let count_args = f.args.clone();
-        let limit = f.arg(Arg::Int(common::page_limit(query.limit)));
-        let offset = f.arg(Arg::Int(i64::from(query.offset)));
-        let sql = format!(
-            "SELECT {} FROM alerts{where_sql} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+        let common::PageQuery {
+            sql,
+            args: page_args,
+            count_sql,
+            count_args,
+        } = common::alerts_filter(query, Dialect::Postgres).page(
+            "alerts",
             common::ALERT_COLS,
-            common::ALERTS_ORDER
+            common::ALERTS_ORDER,
+            query.limit,
+            query.offset,
         );
         self.read_tx(async |q| {
-            let items = rows(q.all(&sql, &args(&f.args)).await?, |r| {
+            let items = rows(q.all(&sql, &args(&page_args)).await?, |r| {
                 common::alert_at(r, 0)
             })?;
             let total = q.one(&count_sql, &args(&count_args)).await?.int(0)?;
