@@ -689,6 +689,138 @@ async fn capped_count(loc: String) {
     assert_eq!(r.events.len(), 100);
 }
 
+/// `user`, `host` and `source_ip` lookups over several blocks of rows (SQLite keeps a filter
+/// per 1,024 rows of a day in place of B-tree indexes): every search gives what
+/// `Query::matches` gives over the same events, including after a reopen adds rows to a block
+/// whose filter is already on disk.
+async fn lookups(loc: String) {
+    let mk = |i: i64| {
+        let mut e = event(
+            D + i * 1_000_000_000,
+            "syslog",
+            &format!("line {i}"),
+            json!({"i": i}),
+        );
+        e.user = Some(format!("user{}", i % 50));
+        e.host = Some(format!("h{}", i % 7));
+        e.source_ip = Some(format!("10.0.{}.{}", i / 256, i % 256));
+        if i == 15_000 {
+            e.user = Some("Mallory".into());
+            e.source_ip = Some("203.0.113.9".into());
+        }
+        e
+    };
+    let mut all: Vec<Event> = (0..20_000).map(mk).collect();
+    {
+        let s = store::open(&loc).await.unwrap();
+        for chunk in all.chunks(3_000) {
+            assert_eq!(s.append(chunk).await.unwrap().accepted, chunk.len() as u64);
+        }
+    }
+    // Reopened: more rows go into the last, partly filled block.
+    let s = store::open(&loc).await.unwrap();
+    let more: Vec<Event> = (20_000..20_100)
+        .map(|i| {
+            let mut e = mk(i);
+            if i == 20_099 {
+                e.user = Some("Trudy".into());
+            }
+            e
+        })
+        .collect();
+    s.append(&more).await.unwrap();
+    all.extend(more);
+    let (from, to) = (D, D + DAY);
+    for q in [
+        "user:mallory",
+        "user:MALLORY",
+        "source_ip:203.0.113.9",
+        "user:trudy",
+        // Rows written before the reopen, in the block the reopened store added to.
+        "source_ip:10.0.78.31",
+        "user:user19 host:h3",
+        "user:user7 source_ip:10.0.0.7",
+        "user:mallory OR host:h3",
+        "user:mallory OR user:trudy",
+        "user:nobody",
+        "user:nobody OR source_ip:10.0.1.1",
+        "user:user3",
+        "host:h2 NOT user:user2",
+        "user:user1*",
+        "source_ip:10.0.7*",
+    ] {
+        let query = palisade_siem::query::parse(q).unwrap();
+        let want: Vec<Nanos> = all
+            .iter()
+            .rev()
+            .filter(|e| query.matches(e))
+            .map(|e| e.time)
+            .collect();
+        let r = s.search(&Search::new(&query, from, to)).await.unwrap();
+        let expect_total = (want.len() as u64).min(store::COUNT_CAP);
+        assert_eq!(r.total, expect_total, "{q}: count");
+        let got: Vec<Nanos> = r.events.iter().map(|h| h.event.time).collect();
+        assert_eq!(
+            got,
+            want[..want.len().min(100)],
+            "{q}: first page, newest first"
+        );
+        // Oldest first, and the next page through the cursor.
+        let mut asc = Search::new(&query, from, to);
+        asc.order = Order::Asc;
+        asc.limit = 7;
+        asc.count = false;
+        let p1 = s.search(&asc).await.unwrap();
+        let mut oldest: Vec<Nanos> = want.iter().rev().copied().collect();
+        oldest.truncate(14);
+        let mut got: Vec<Nanos> = p1.events.iter().map(|h| h.event.time).collect();
+        if let Some(c) = p1.next {
+            asc.cursor = Some(c);
+            let p2 = s.search(&asc).await.unwrap();
+            got.extend(p2.events.iter().map(|h| h.event.time));
+        }
+        assert_eq!(got, oldest, "{q}: two pages, oldest first");
+        let h = s.histogram(&query, from, to, 24).await.unwrap();
+        assert_eq!(
+            h.iter().map(|b| b.count).sum::<u64>(),
+            want.len() as u64,
+            "{q}: histogram"
+        );
+    }
+}
+
+/// Two stores on one location (as `palisade ingest` next to a running server): rows each
+/// adds to the same block are all found by `user:`, whichever wrote last.
+async fn two_writers(loc: String) {
+    let a = store::open(&loc).await.unwrap();
+    let b = store::open(&loc).await.unwrap();
+    let batch = |from: i64, user: &str| -> Vec<Event> {
+        (from..from + 10)
+            .map(|i| {
+                let mut e = event(
+                    D + i * 1_000_000_000,
+                    "syslog",
+                    &format!("line {i}"),
+                    json!({}),
+                );
+                e.user = Some(user.into());
+                e
+            })
+            .collect()
+    };
+    a.append(&batch(0, "alice")).await.unwrap();
+    b.append(&batch(10, "bob")).await.unwrap();
+    a.append(&batch(20, "carol")).await.unwrap();
+    b.append(&batch(30, "dave")).await.unwrap();
+    for s in [&a, &b] {
+        for user in ["alice", "bob", "carol", "dave"] {
+            let q = field("user", user);
+            let r = s.search(&Search::new(&q, D, D + DAY)).await.unwrap();
+            assert_eq!((r.total, r.total_exact), (10, true), "user:{user}");
+        }
+    }
+}
+
 /// The child side of `store_survives_kill_9`: appends batches of 100 and prints how many are
 /// acknowledged after each, until killed. Does nothing unless the parent started it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -774,6 +906,8 @@ both!(store_retention, retention);
 both!(store_durability, durability);
 both!(store_concurrent_appends, concurrent_appends);
 both!(store_capped_count, capped_count);
+both!(store_lookups, lookups);
+both!(store_two_writers, two_writers);
 
 #[tokio::test]
 async fn bad_locations() {

@@ -75,6 +75,7 @@ use std::time::Duration;
 use crate::event::{Event, Nanos};
 use crate::query::Query;
 
+mod keys;
 pub mod postgres;
 mod sql;
 pub mod sqlite;

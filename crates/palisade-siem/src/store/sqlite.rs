@@ -16,12 +16,16 @@
 //! columns, `raw`, `fields` as JSON text, NULL when it is exactly `raw` parsed — see
 //! `super::same_as_raw` — so a JSON source's event is stored once; every reader reads
 //! `coalesce(fields, raw)`; day tables from schema version 1 have `fields NOT NULL` and get
-//! `raw`'s text there, `event_partitions.layout` says which) with four indexes: `time`, and
-//! `(user, time)`, `(host, time)`, `(source_ip, time)` with `COLLATE NOCASE`, which serve an exact
-//! `user:`/`host:`/`source_ip:` value in time order (a rare value is found without reading
-//! the day). They cost about half of the store's CPU per event at 1M events; see
-//! `docs/benchmarks-events.md`. The database uses `auto_vacuum = INCREMENTAL`, so retention
-//! gives dropped days' pages back to the file system.
+//! `raw`'s text there, `event_partitions.layout` says which) with an index on `time`.
+//!
+//! An exact `user:`/`host:`/`source_ip:` value is found without reading the whole day through
+//! `events_YYYYMMDD_keys(block, bloom)` (layout 3, `super::keys`): a Bloom filter over those
+//! three columns per 1,024 row ids, written in the rows' transaction. A search reads the day's
+//! filters and then only the id ranges of the blocks that may hold the value. Day tables of
+//! layout 2 have B-tree indexes `(user|host|source_ip COLLATE NOCASE, time)` instead; those
+//! cost about 45% of ingest at 1M events (`docs/decisions/0006-lookup-filters.md`). The
+//! database uses `auto_vacuum = INCREMENTAL`, so retention gives dropped days' pages back to
+//! the file system.
 //!
 //! # Query translation
 //!
@@ -49,7 +53,8 @@
 //!
 //! 16 KiB pages (a 1.5 KB event fits several to a page; 8% faster than 4 KiB, measured), one
 //! index (`time`), statements prepared once per day table, and a separate checkpointer thread
-//! (WAL → database every 250 ms on its own connection) so the writer thread only writes.
+//! (WAL → database on its own connection: every 250 ms when idle, every 10 ms while the writer
+//! keeps adding frames) so the writer thread mostly only writes.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -59,6 +64,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, params};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use super::keys::{self, Narrow, Need};
 use super::sql::{self, Col, Leaves, Param, Pattern, SELECT_COLUMNS};
 use super::{
     COUNT_CAP, Cursor, DAY, EventStoreError, Hit, Order, Partition, Result, RetentionReport, Row,
@@ -77,6 +83,8 @@ pub const READERS: usize = 4;
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the checkpointer runs.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// How often it runs while the writer keeps adding frames.
+const CHECKPOINT_BUSY: Duration = Duration::from_millis(10);
 /// WAL pages after which the writer checkpoints itself (SQLite's `wal_autocheckpoint`).
 const WRITER_CHECKPOINT_PAGES: u32 = 4_096;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -102,9 +110,20 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "fields may be null",
         "ALTER TABLE event_partitions ADD COLUMN layout INTEGER NOT NULL DEFAULT 1;",
     ),
+    // Day tables created from version 3 on (layout 3) keep lookup filters that every writer
+    // must update: the version makes older binaries, which would append rows without them,
+    // refuse the file instead.
+    (
+        3,
+        "lookup filters",
+        "UPDATE event_partitions SET layout = layout WHERE 0;",
+    ),
 ];
-/// The day table layout this binary creates.
-const LAYOUT: i64 = 2;
+/// The day table layout this binary creates: 3 has lookup filters per block of rows
+/// (`super::keys`) in place of layout 2's `(user|host|source_ip, time)` B-tree indexes.
+const LAYOUT: i64 = 3;
+/// The first layout whose `fields` may be NULL.
+const NULLABLE_FIELDS: i64 = 2;
 /// `fields`' JSON text in a day table row: `raw` when `fields` is NULL.
 const FIELDS: &str = "coalesce(fields, raw)";
 
@@ -149,8 +168,23 @@ struct Inner {
 /// The writer thread's connection and what it knows.
 pub(crate) struct Writer {
     conn: Connection,
-    /// Days whose table exists, and whether it takes NULL `fields` (layout 2).
-    days: HashMap<i64, bool>,
+    /// Days whose table exists, and its layout.
+    days: HashMap<i64, i64>,
+    /// Per day table of layout 3, the block being filled and its filter (as stored, plus the
+    /// rows written since).
+    blooms: HashMap<i64, Filling>,
+    /// `PRAGMA data_version` when this writer's last transaction began: it changes when
+    /// another connection (another process, or another store on the same file) commits, and
+    /// then what is cached above may be stale.
+    data_version: i64,
+}
+
+/// The block of a day table being filled, and its filter.
+struct Filling {
+    block: i64,
+    bloom: keys::Bloom,
+    /// Keys were added since it was last saved.
+    dirty: bool,
 }
 
 fn open_conn(path: &Path, write: bool) -> Result<Connection> {
@@ -201,6 +235,8 @@ fn open_writer(path: &Path, sync: Synchronous) -> Result<Writer> {
     let mut w = Writer {
         conn,
         days: HashMap::new(),
+        blooms: HashMap::new(),
+        data_version: 0,
     };
     w.load_days()?;
     Ok(w)
@@ -245,6 +281,70 @@ fn migrate(conn: &Connection) -> Result<()> {
     }
 }
 
+/// Adds a row's `user`, `host` and `source_ip` to its block's filter. The filter of a
+/// block already on disk is read first, so that it only ever gains keys.
+fn add_keys(
+    conn: &Connection,
+    blooms: &mut HashMap<i64, Filling>,
+    day: i64,
+    table: &str,
+    id: i64,
+    e: &Row,
+) -> Result<()> {
+    let block = id >> keys::BLOCK_SHIFT;
+    if blooms.get(&day).is_none_or(|f| f.block != block) {
+        if let Some(f) = blooms.remove(&day)
+            && f.dirty
+        {
+            save_bloom(conn, table, f.block, &f.bloom)?;
+        }
+        let stored: Option<Vec<u8>> = conn
+            .prepare_cached(&format!("SELECT bloom FROM {table}_keys WHERE block = ?"))?
+            .query_row([block], |r| r.get(0))
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        // A stored filter of another size (not written by this layout) is replaced by one
+        // that admits everything: searches then read the block, and nothing is missed.
+        let bloom = match stored {
+            None => keys::Bloom::new(),
+            Some(bytes) => keys::Bloom::from_bytes(bytes).unwrap_or_else(keys::Bloom::full),
+        };
+        blooms.insert(
+            day,
+            Filling {
+                block,
+                bloom,
+                dirty: false,
+            },
+        );
+    }
+    if let Some(f) = blooms.get_mut(&day) {
+        f.dirty = true;
+        for (column, value) in [
+            ("user", &e.user),
+            ("host", &e.host),
+            ("source_ip", &e.source_ip),
+        ] {
+            if let (Some(v), Some(t)) = (value, keys::tag(column)) {
+                f.bloom.insert(keys::key(t, v));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn save_bloom(conn: &Connection, table: &str, block: i64, bloom: &keys::Bloom) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO {table}_keys (block, bloom) VALUES (?, ?)
+             ON CONFLICT (block) DO UPDATE SET bloom = excluded.bloom"
+    ))?
+    .execute(params![block, bloom.0])?;
+    Ok(())
+}
+
 fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -272,9 +372,7 @@ fn table_ddl(name: &str) -> String {
              truncated   INTEGER NOT NULL
          );
          CREATE INDEX IF NOT EXISTS {name}_time ON {name} (\"time\");
-         CREATE INDEX IF NOT EXISTS {name}_user ON {name} (\"user\" COLLATE NOCASE, \"time\");
-         CREATE INDEX IF NOT EXISTS {name}_host ON {name} (host COLLATE NOCASE, \"time\");
-         CREATE INDEX IF NOT EXISTS {name}_source_ip ON {name} (source_ip COLLATE NOCASE, \"time\");"
+         CREATE TABLE IF NOT EXISTS {name}_keys (block INTEGER PRIMARY KEY, bloom BLOB NOT NULL);"
     )
 }
 
@@ -299,7 +397,7 @@ impl Writer {
                     "INSERT INTO event_partitions (day, name, layout) VALUES (?, ?, ?) ON CONFLICT (day) DO NOTHING",
                     params![day, name, LAYOUT],
                 )?;
-                self.days.insert(*day, true);
+                self.days.insert(*day, LAYOUT);
             }
         }
         // Batches are mostly one day: the statement changes only when the day does.
@@ -307,7 +405,9 @@ impl Writer {
         while i < events.len() {
             let day = day_of(events[i].time);
             let name = partition_name(day);
-            let nullable = self.days.get(&day).copied().unwrap_or(false);
+            let layout = self.days.get(&day).copied().unwrap_or(1);
+            let nullable = layout >= NULLABLE_FIELDS;
+            let filtered = layout >= LAYOUT;
             let mut stmt = self.conn.prepare_cached(&format!(
                 "INSERT INTO {name} (\"time\", received, source, kind, host, \"user\", action, object, outcome, source_ip, raw, fields, parse_error, truncated)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -333,9 +433,14 @@ impl Writer {
                     e.parse_error,
                     e.truncated,
                 ])?;
+                if filtered {
+                    let id = self.conn.last_insert_rowid();
+                    add_keys(&self.conn, &mut self.blooms, day, &name, id, e)?;
+                }
                 i += 1;
             }
         }
+        self.save_blooms()?;
         let mut stmt = self.conn.prepare_cached(
             "UPDATE event_partitions SET events = events + ?, bytes = bytes + ?,
                  min_time = MIN(COALESCE(min_time, ?3), ?3), max_time = MAX(COALESCE(max_time, ?4), ?4)
@@ -350,6 +455,10 @@ impl Writer {
     /// Writes the groups in one transaction.
     fn commit(&mut self, groups: &[&[Row]]) -> Result<()> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        if let Err(e) = self.check_others() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
         let mut r = Ok(());
         for g in groups {
             r = self.insert(g);
@@ -382,17 +491,47 @@ impl Writer {
             .prepare("SELECT day, layout FROM event_partitions")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            self.days
-                .insert(r.get::<_, i64>(0)?, r.get::<_, i64>(1)? >= LAYOUT);
+            self.days.insert(r.get::<_, i64>(0)?, r.get::<_, i64>(1)?);
         }
         Ok(())
     }
 
-    /// After a rollback the tables created in it are gone: reread what exists.
+    /// Inside a write transaction: when another connection has committed since this writer's
+    /// last transaction, forget the cached filters and day tables (it may have added rows to
+    /// a block, or dropped and recreated a day); they are read again as needed.
+    fn check_others(&mut self) -> Result<()> {
+        let v: i64 = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if v != self.data_version {
+            self.data_version = v;
+            self.blooms.clear();
+            self.load_days()?;
+        }
+        Ok(())
+    }
+
+    /// After a rollback the tables created in it are gone: reread what exists. Filters kept
+    /// in memory are reread too (they may hold keys of rows rolled back, which is harmless,
+    /// but their table may be gone).
     fn forget_days(&mut self) {
+        self.blooms.clear();
         if self.load_days().is_err() {
             self.days.clear();
         }
+    }
+
+    /// Writes the filters of the blocks being filled, in the transaction of their rows.
+    /// Filters of days this transaction did not write to are dropped from memory (read again
+    /// when next needed), so the cache holds the days being written, not every day ever.
+    fn save_blooms(&mut self) -> Result<()> {
+        for (day, f) in &self.blooms {
+            if f.dirty {
+                save_bloom(&self.conn, &partition_name(*day), f.block, &f.bloom)?;
+            }
+        }
+        self.blooms.retain(|_, f| std::mem::take(&mut f.dirty));
+        Ok(())
     }
 
     fn retain(&mut self, cutoff: Option<Nanos>, max_bytes: Option<u64>) -> Result<RetentionReport> {
@@ -415,8 +554,10 @@ impl Writer {
                     .is_some_and(|m| total_bytes > i64::try_from(m).unwrap_or(i64::MAX))
                     && Some(*day) != newest;
                 if too_old || too_big {
-                    self.conn
-                        .execute_batch(&format!("DROP TABLE IF EXISTS {name}"))?;
+                    self.conn.execute_batch(&format!(
+                        "DROP TABLE IF EXISTS {name}; DROP TABLE IF EXISTS {name}_keys;"
+                    ))?;
+                    self.blooms.remove(day);
                     self.conn
                         .execute("DELETE FROM event_partitions WHERE day = ?", [day])?;
                     self.days.remove(day);
@@ -449,7 +590,13 @@ impl Writer {
             Ok(())
         })();
         match r {
-            Ok(()) => self.conn.execute_batch("COMMIT")?,
+            Ok(()) => {
+                if let Err(e) = self.conn.execute_batch("COMMIT") {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    self.forget_days();
+                    return Err(e.into());
+                }
+            }
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
                 self.forget_days();
@@ -463,18 +610,36 @@ impl Writer {
     }
 }
 
-/// Copies committed WAL frames into the database file every [`CHECKPOINT_EVERY`], on its own
-/// connection and thread, so that the writer does not (it only finishes a checkpoint, cheaply,
+/// Copies committed WAL frames into the database file every [`CHECKPOINT_EVERY`] (every
+/// [`CHECKPOINT_BUSY`] while frames keep coming), on its own connection and thread, so that the writer does not (it only finishes a checkpoint, cheaply,
 /// when the WAL passes [`WRITER_CHECKPOINT_PAGES`], which lets the WAL restart from its
 /// beginning). Stops when the store is dropped.
 fn checkpointer(path: &Path, stop: std::sync::mpsc::Receiver<()>) {
     let Ok(conn) = open_conn(path, false) else {
         return;
     };
+    let mut wait = CHECKPOINT_EVERY;
+    // (frames in the WAL, frames copied) after the previous run.
+    let mut last = (0i64, 0i64);
     loop {
-        match stop.recv_timeout(CHECKPOINT_EVERY) {
+        match stop.recv_timeout(wait) {
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                let r = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                });
+                // New frames since the last run: the writer is busy, keep up with it. A
+                // finished checkpoint of an idle WAL reports the same figures every time.
+                wait = match r {
+                    Ok(now) if now != last && now.0 > 0 => {
+                        last = now;
+                        CHECKPOINT_BUSY
+                    }
+                    Ok(now) => {
+                        last = now;
+                        CHECKPOINT_EVERY
+                    }
+                    Err(_) => CHECKPOINT_EVERY,
+                };
             }
             _ => return,
         }
@@ -642,11 +807,12 @@ impl SqliteEvents {
 
     pub(crate) async fn search(&self, s: &Search<'_>) -> Result<SearchResult> {
         let (cond, params) = where_clause(s.query)?;
+        let need = Need::of(s.query);
         let (from, to, limit, offset, cursor, order, count) =
             (s.from, s.to, s.limit, s.offset, s.cursor, s.order, s.count);
         self.read(move |conn| {
             let days = days_in(conn, from, to, order)?;
-            let need = offset + limit as u64 + 1;
+            let want = offset + limit as u64 + 1;
             // Rows seen so far; only those past the offset are decoded and kept, so memory is
             // bounded by the page, not by the offset.
             let mut seen: u64 = 0;
@@ -655,9 +821,16 @@ impl SqliteEvents {
                 Order::Asc => ("ASC", ">"),
                 Order::Desc => ("DESC", "<"),
             };
-            for (_, name) in &days {
-                if seen >= need {
+            // Narrowed days, kept for the count pass.
+            let mut narrowed: Vec<Narrow> = Vec::with_capacity(days.len());
+            for (_, name, layout) in &days {
+                if seen >= want {
                     break;
+                }
+                let ids = narrow(conn, name, *layout, &need)?;
+                if ids == Narrow::Nothing {
+                    narrowed.push(ids);
+                    continue;
                 }
                 // The query's parameters come first (?1…?k), ours after.
                 let mut p: Vec<Param> = params.clone();
@@ -665,15 +838,17 @@ impl SqliteEvents {
                     p.push(Param::Int(v));
                     format!("?{}", p.len())
                 };
+                let (only, time) = id_ranges(&ids, &mut arg);
+                narrowed.push(ids);
                 let (f, t) = (arg(from), arg(to));
                 let mut sql = format!(
-                    "SELECT {SELECT_COLUMNS} FROM {name} WHERE \"time\" >= {f} AND \"time\" < {t}"
+                    "SELECT {SELECT_COLUMNS} FROM {name} WHERE {time} >= {f} AND {time} < {t}{only}"
                 );
                 if let Some(c) = cursor {
                     let (ct, cs) = (arg(c.time), arg(c.seq));
-                    sql.push_str(&format!(" AND (\"time\", id) {cmp} ({ct}, {cs})"));
+                    sql.push_str(&format!(" AND ({time}, id) {cmp} ({ct}, {cs})"));
                 }
-                let l = arg((need - seen) as i64);
+                let l = arg((want - seen) as i64);
                 sql.push_str(&format!(
                     " AND {cond} ORDER BY \"time\" {dir}, id {dir} LIMIT {l}"
                 ));
@@ -686,7 +861,7 @@ impl SqliteEvents {
                     seen += 1;
                 }
             }
-            let more = seen >= need;
+            let more = seen >= want;
             // Without a cursor, a page pass that found fewer than it looked for saw every
             // match: that is the count, and the second pass is not needed.
             let counted = (cursor.is_none() && !more).then_some(seen);
@@ -704,17 +879,25 @@ impl SqliteEvents {
                 (total, exact) = (n.min(COUNT_CAP), n <= COUNT_CAP);
             } else if count {
                 exact = true;
-                for (_, name) in &days {
+                for (i, (_, name, layout)) in days.iter().enumerate() {
+                    let ids = match narrowed.get_mut(i) {
+                        Some(n) => std::mem::replace(n, Narrow::All),
+                        None => narrow(conn, name, *layout, &need)?,
+                    };
+                    if ids == Narrow::Nothing {
+                        continue;
+                    }
                     let room = COUNT_CAP + 1 - total;
-                    let k = params.len();
-                    let sql = format!(
-                        "SELECT count(*) FROM (SELECT 1 FROM {name} WHERE \"time\" >= ?{} AND \"time\" < ?{} AND {cond} LIMIT ?{})",
-                        k + 1,
-                        k + 2,
-                        k + 3
-                    );
                     let mut p: Vec<Param> = params.clone();
-                    p.extend([Param::Int(from), Param::Int(to), Param::Int(room as i64)]);
+                    let mut arg = |v: i64| {
+                        p.push(Param::Int(v));
+                        format!("?{}", p.len())
+                    };
+                    let (only, time) = id_ranges(&ids, &mut arg);
+                    let (f, t, l) = (arg(from), arg(to), arg(room as i64));
+                    let sql = format!(
+                        "SELECT count(*) FROM (SELECT 1 FROM {name} WHERE {time} >= {f} AND {time} < {t}{only} AND {cond} LIMIT {l})"
+                    );
                     let n: i64 = conn.prepare_cached(&sql)?.query_row(
                         rusqlite::params_from_iter(p.iter()),
                         |r| r.get(0),
@@ -746,10 +929,15 @@ impl SqliteEvents {
         width: Nanos,
     ) -> Result<Vec<(i64, u64)>> {
         let (cond, params) = where_clause(query)?;
+        let need = Need::of(query);
         self.read(move |conn| {
             let days = days_in(conn, from, to, Order::Asc)?;
             let mut out = Vec::new();
-            for (day, name) in &days {
+            for (day, name, layout) in &days {
+                let ids = narrow(conn, name, *layout, &need)?;
+                if ids == Narrow::Nothing {
+                    continue;
+                }
                 // Buckets are counted from the last bucket start at or before the day's start
                 // (`base`, the `first` bucket), so that `time - base` stays well inside i64
                 // whatever `from` is; a day inside one bucket is a plain count.
@@ -758,36 +946,25 @@ impl SqliteEvents {
                 let first = (day_start - from as i128) / width as i128;
                 let last = (day_last - from as i128) / width as i128;
                 let base = (from as i128 + first * width as i128) as i64;
-                let k = params.len();
-                let (sql, mut p) = if first == last {
-                    (
-                        format!(
-                            "SELECT 0, count(*) FROM {name} WHERE \"time\" >= ?{} AND \"time\" < ?{} AND {cond}",
-                            k + 1,
-                            k + 2
-                        ),
-                        vec![Param::Int(from), Param::Int(to)],
+                // The query's parameters come first (?1…?k), ours after.
+                let mut all = params.clone();
+                let mut arg = |v: i64| {
+                    all.push(Param::Int(v));
+                    format!("?{}", all.len())
+                };
+                let (only, time) = id_ranges(&ids, &mut arg);
+                let sql = if first == last {
+                    let (f, t) = (arg(from), arg(to));
+                    format!(
+                        "SELECT 0, count(*) FROM {name} WHERE {time} >= {f} AND {time} < {t}{only} AND {cond}"
                     )
                 } else {
-                    (
-                        format!(
-                            "SELECT (\"time\" - ?{a}) / ?{b} AS b, count(*) FROM {name}
-                             WHERE \"time\" >= ?{c} AND \"time\" < ?{d} AND {cond} GROUP BY b",
-                            a = k + 1,
-                            b = k + 2,
-                            c = k + 3,
-                            d = k + 4
-                        ),
-                        vec![
-                            Param::Int(base),
-                            Param::Int(width),
-                            Param::Int(from),
-                            Param::Int(to),
-                        ],
+                    let (a, b, f, t) = (arg(base), arg(width), arg(from), arg(to));
+                    format!(
+                        "SELECT (\"time\" - {a}) / {b} AS b, count(*) FROM {name}
+                         WHERE {time} >= {f} AND {time} < {t}{only} AND {cond} GROUP BY b"
                     )
                 };
-                let mut all = params.clone();
-                all.append(&mut p);
                 let mut stmt = conn.prepare_cached(&sql)?;
                 let mut q = stmt.query(rusqlite::params_from_iter(all.iter()))?;
                 while let Some(r) = q.next()? {
@@ -850,18 +1027,63 @@ impl rusqlite::ToSql for Param {
     }
 }
 
-/// Day tables overlapping `[from, to)`, in the order asked.
-fn days_in(conn: &Connection, from: Nanos, to: Nanos, order: Order) -> Result<Vec<(i64, String)>> {
+/// Which rows of a day table a search with this need reads: all (layouts before 3, or nothing
+/// to narrow by), none, or the blocks whose filter may hold a match.
+fn narrow(conn: &Connection, name: &str, layout: i64, need: &Need) -> Result<Narrow> {
+    if layout < LAYOUT || *need == Need::Any {
+        return Ok(Narrow::All);
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT block, bloom FROM {name}_keys ORDER BY block"
+    ))?;
+    let mut rows = stmt.query([])?;
+    let (mut blocks, mut total) = (Vec::new(), 0usize);
+    while let Some(r) = rows.next()? {
+        total += 1;
+        let bits = match r.get_ref(1)? {
+            rusqlite::types::ValueRef::Blob(b) => b,
+            _ => &[],
+        };
+        if need.admits(bits) {
+            blocks.push(r.get::<_, i64>(0)?);
+        }
+    }
+    Ok(keys::ranges(&blocks, total))
+}
+
+/// The SQL restricting a narrowed search to its id ranges (binding them through `arg`), and
+/// the time column as the search should name it: `+"time"` when narrowed, so that SQLite reads
+/// the ranges by id instead of the whole day through the time index.
+fn id_ranges(ranges: &Narrow, mut arg: impl FnMut(i64) -> String) -> (String, &'static str) {
+    match ranges {
+        Narrow::Ids(r) => {
+            let alts: Vec<String> = r
+                .iter()
+                .map(|(lo, hi)| format!("id BETWEEN {} AND {}", arg(*lo), arg(*hi)))
+                .collect();
+            (format!(" AND ({})", alts.join(" OR ")), "+\"time\"")
+        }
+        _ => (String::new(), "\"time\""),
+    }
+}
+
+/// Day tables overlapping `[from, to)`, in the order asked, with their layout.
+fn days_in(
+    conn: &Connection,
+    from: Nanos,
+    to: Nanos,
+    order: Order,
+) -> Result<Vec<(i64, String, i64)>> {
     let dir = match order {
         Order::Asc => "ASC",
         Order::Desc => "DESC",
     };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT day, name FROM event_partitions WHERE day >= ? AND day <= ? ORDER BY day {dir}"
+        "SELECT day, name, layout FROM event_partitions WHERE day >= ? AND day <= ? ORDER BY day {dir}"
     ))?;
     let rows = stmt
         .query_map(params![day_of(from), day_of(to - 1)], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
@@ -971,8 +1193,9 @@ impl Leaves for Lite {
         format!("?{}", self.params.len())
     }
     fn column_like(&mut self, column: Col, pattern: Pattern) -> String {
-        // An exact ASCII value on an indexed column: equality, which the (column, time) index
-        // serves (in time order, so a page needs no sort and a rare value no scan).
+        // An exact ASCII value on a looked-up column: equality with ASCII folding, which is
+        // what the block filters (layout 3) fold by and the (column, time) indexes (layout 2)
+        // serve.
         if let (Col::Text(c), Some(exact), false) = (column, &pattern.exact, pattern.unicode)
             && INDEXED.contains(&c)
         {
@@ -1032,7 +1255,7 @@ impl Leaves for Lite {
     }
 }
 
-/// Columns with a `(column COLLATE NOCASE, time)` index in every day table.
+/// Columns with lookup filters (layout 3) or a `(column COLLATE NOCASE, time)` index (layout 2).
 const INDEXED: [&str; 3] = ["\"user\"", "host", "source_ip"];
 
 /// SQL functions the translation uses, registered on every read connection.
