@@ -838,15 +838,15 @@ impl SqliteEvents {
                     p.push(Param::Int(v));
                     format!("?{}", p.len())
                 };
-                let (only, time) = id_ranges(&ids, &mut arg);
+                let (table, only) = id_ranges(name, &ids, &mut arg);
                 narrowed.push(ids);
                 let (f, t) = (arg(from), arg(to));
                 let mut sql = format!(
-                    "SELECT {SELECT_COLUMNS} FROM {name} WHERE {time} >= {f} AND {time} < {t}{only}"
+                    "SELECT {SELECT_COLUMNS} FROM {table} WHERE \"time\" >= {f} AND \"time\" < {t}{only}"
                 );
                 if let Some(c) = cursor {
                     let (ct, cs) = (arg(c.time), arg(c.seq));
-                    sql.push_str(&format!(" AND ({time}, id) {cmp} ({ct}, {cs})"));
+                    sql.push_str(&format!(" AND (\"time\", id) {cmp} ({ct}, {cs})"));
                 }
                 let l = arg((want - seen) as i64);
                 sql.push_str(&format!(
@@ -893,10 +893,10 @@ impl SqliteEvents {
                         p.push(Param::Int(v));
                         format!("?{}", p.len())
                     };
-                    let (only, time) = id_ranges(&ids, &mut arg);
+                    let (table, only) = id_ranges(name, &ids, &mut arg);
                     let (f, t, l) = (arg(from), arg(to), arg(room as i64));
                     let sql = format!(
-                        "SELECT count(*) FROM (SELECT 1 FROM {name} WHERE {time} >= {f} AND {time} < {t}{only} AND {cond} LIMIT {l})"
+                        "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE \"time\" >= {f} AND \"time\" < {t}{only} AND {cond} LIMIT {l})"
                     );
                     let n: i64 = conn.prepare_cached(&sql)?.query_row(
                         rusqlite::params_from_iter(p.iter()),
@@ -952,17 +952,17 @@ impl SqliteEvents {
                     all.push(Param::Int(v));
                     format!("?{}", all.len())
                 };
-                let (only, time) = id_ranges(&ids, &mut arg);
+                let (table, only) = id_ranges(name, &ids, &mut arg);
                 let sql = if first == last {
                     let (f, t) = (arg(from), arg(to));
                     format!(
-                        "SELECT 0, count(*) FROM {name} WHERE {time} >= {f} AND {time} < {t}{only} AND {cond}"
+                        "SELECT 0, count(*) FROM {table} WHERE \"time\" >= {f} AND \"time\" < {t}{only} AND {cond}"
                     )
                 } else {
                     let (a, b, f, t) = (arg(base), arg(width), arg(from), arg(to));
                     format!(
-                        "SELECT (\"time\" - {a}) / {b} AS b, count(*) FROM {name}
-                         WHERE {time} >= {f} AND {time} < {t}{only} AND {cond} GROUP BY b"
+                        "SELECT (\"time\" - {a}) / {b} AS b, count(*) FROM {table}
+                         WHERE \"time\" >= {f} AND \"time\" < {t}{only} AND {cond} GROUP BY b"
                     )
                 };
                 let mut stmt = conn.prepare_cached(&sql)?;
@@ -1051,19 +1051,24 @@ fn narrow(conn: &Connection, name: &str, layout: i64, need: &Need) -> Result<Nar
     Ok(keys::ranges(&blocks, total))
 }
 
-/// The SQL restricting a narrowed search to its id ranges (binding them through `arg`), and
-/// the time column as the search should name it: `+"time"` when narrowed, so that SQLite reads
-/// the ranges by id instead of the whole day through the time index.
-fn id_ranges(ranges: &Narrow, mut arg: impl FnMut(i64) -> String) -> (String, &'static str) {
+/// The table to read and the SQL restricting a narrowed search to its id ranges (binding them
+/// through `arg`). A narrowed table is read `NOT INDEXED`: SQLite then finds the ranges by
+/// rowid. Otherwise, with the LIMIT a bound parameter, it prefers the time index (which gives
+/// the ORDER BY for free) and reads the whole day through it: 500 ms instead of 5 ms per day
+/// at 10M events, measured.
+fn id_ranges(name: &str, ranges: &Narrow, mut arg: impl FnMut(i64) -> String) -> (String, String) {
     match ranges {
         Narrow::Ids(r) => {
             let alts: Vec<String> = r
                 .iter()
                 .map(|(lo, hi)| format!("id BETWEEN {} AND {}", arg(*lo), arg(*hi)))
                 .collect();
-            (format!(" AND ({})", alts.join(" OR ")), "+\"time\"")
+            (
+                format!("{name} NOT INDEXED"),
+                format!(" AND ({})", alts.join(" OR ")),
+            )
         }
-        _ => (String::new(), "\"time\""),
+        _ => (name.to_owned(), String::new()),
     }
 }
 
@@ -1311,6 +1316,50 @@ mod tests {
             parse_error: None,
             truncated: false,
         }
+    }
+
+    /// A narrowed page query finds its rows by rowid, not by reading the day through the time
+    /// index (which SQLite prefers when the LIMIT is a bound parameter).
+    #[test]
+    fn narrowed_reads_by_rowid() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&table_ddl("events_20261120")).unwrap();
+        let mut p: Vec<i64> = Vec::new();
+        let ids = Narrow::Ids(vec![(0, 1023), (4096, 5119)]);
+        let (table, only) = id_ranges("events_20261120", &ids, |v| {
+            p.push(v);
+            format!("?{}", p.len())
+        });
+        let n = p.len();
+        let sql = format!(
+            "EXPLAIN QUERY PLAN SELECT id FROM {table} WHERE \"time\" >= ?{} AND \"time\" < ?{}{only}
+             AND (\"time\", id) < (?{}, ?{}) ORDER BY \"time\" DESC, id DESC LIMIT ?{}",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5
+        );
+        p.extend([0, i64::MAX, i64::MAX, i64::MAX, 100]);
+        let plan: Vec<String> = conn
+            .prepare(&sql)
+            .unwrap()
+            .query_map(rusqlite::params_from_iter(p.iter()), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|l| l.contains("INTEGER PRIMARY KEY")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|l| l.contains("_time")), "{plan:?}");
+        // Not narrowed: the table as it is.
+        assert_eq!(
+            id_ranges("events_20261120", &Narrow::All, |_| String::new()),
+            ("events_20261120".to_owned(), String::new())
+        );
     }
 
     /// A day table made before `fields` could be NULL (schema version 1) still takes events
