@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod finding;
+pub mod hash;
 pub mod ignore;
 pub mod report;
 pub mod rule;

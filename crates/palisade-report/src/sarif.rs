@@ -68,18 +68,17 @@ pub fn stable_fingerprint(f: &Finding) -> String {
 }
 
 fn fingerprint(f: &Finding) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = palisade_core::hash::Fnv1a::new();
     let resource = f
         .resource
         .as_ref()
         .map(|r| r.to_string())
         .unwrap_or_default();
     for part in [f.rule_id.as_str(), &f.location.path, &resource, &f.message] {
-        for b in part.bytes().chain([0u8]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        h.bytes(part.as_bytes());
+        h.byte(0);
     }
+    let h = h.finish();
     format!("{h:016x}")
 }
 

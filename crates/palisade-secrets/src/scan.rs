@@ -51,14 +51,12 @@ const MAX_ARCHIVE_BYTES: u64 = 512 * 1024 * 1024;
 
 /// FNV-1a 64: a fingerprint stable across runs and platforms.
 fn fingerprint(rule: &str, path: &str, secret: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = palisade_core::hash::Fnv1a::new();
     for part in [rule, path, secret] {
-        for b in part.bytes().chain([0u8]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        h.bytes(part.as_bytes());
+        h.byte(0);
     }
-    format!("{h:016x}")
+    format!("{:016x}", h.finish())
 }
 
 fn lower(s: Severity) -> Severity {

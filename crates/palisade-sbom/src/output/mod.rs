@@ -115,12 +115,7 @@ impl std::io::Write for Fnv128 {
 
 /// FNV-1a, 64 bit, for short stable suffixes.
 fn fnv64(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for &b in s.as_bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
+    palisade_core::hash::fnv1a(s.as_bytes())
 }
 
 /// Hash of everything a document is made from: the format, the inventory (as its native
