@@ -1,7 +1,7 @@
 //! In-process detection throughput: events already parsed, one thread.
 //!
 //! cargo run --release -p palisade-detect --example detect_bench -- EVENTS.ndjson [--rules PATH]... [--builtin]
-//!     [--no-routing] [--stateless] [--limit N] [--repeat N]
+//!     [--no-routing] [--no-prefilter] [--stateless] [--limit N] [--repeat N]
 //! Prints rules loaded, events/s, matches and the time per event. Without --rules it runs the
 //! built-in pack.
 
@@ -14,12 +14,14 @@ fn main() {
     let mut events_path = None;
     let mut rule_paths = Vec::new();
     let (mut builtin, mut no_routing, mut stateless) = (false, false, false);
+    let mut no_prefilter = false;
     let (mut limit, mut repeat) = (usize::MAX, 1usize);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rules" => rule_paths.push(args.next().expect("--rules PATH")),
             "--builtin" => builtin = true,
             "--no-routing" => no_routing = true,
+            "--no-prefilter" => no_prefilter = true,
             "--stateless" => stateless = true,
             "--limit" => limit = args.next().and_then(|n| n.parse().ok()).expect("--limit N"),
             "--repeat" => {
@@ -46,6 +48,7 @@ fn main() {
         &rules,
         Options {
             no_routing,
+            no_prefilter,
             ..Options::default()
         },
     )
@@ -85,4 +88,11 @@ fn main() {
         n as f64 / secs,
         secs * 1e6 / n as f64
     );
+    let pf = det.prefilter_stats();
+    if pf.rules > 0 {
+        eprintln!(
+            "prefilter: {} rules, {} always evaluated, {} never, {} clauses over {} fields and {} needles",
+            pf.rules, pf.ungated, pf.never, pf.clauses, pf.fields, pf.needles
+        );
+    }
 }

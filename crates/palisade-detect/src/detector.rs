@@ -7,7 +7,7 @@
 //! log source reaches is computed once per distinct log source and cached.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use rsigma_eval::event::JsonEvent;
 use rsigma_eval::{
@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::event::FastEvent;
+use crate::prefilter::{Prefilter, PrefilterStats};
 use crate::rules::{LoadError, RuleSet};
 use crate::shape::{self, SourceKind};
 use crate::suppress::Suppression;
@@ -74,6 +75,20 @@ pub struct Match {
 struct Group {
     logsource: LogSource,
     engine: Engine,
+    /// Built from `engine.rules()` once filters are applied; `None` with `no_prefilter`.
+    prefilter: Option<Prefilter>,
+    /// Bits of `engine.rules()` whose matches are never reported (disabled, or feeding a
+    /// correlation that does not generate): stateless evaluation skips them.
+    quiet: Vec<u64>,
+}
+
+/// What [`Detector::prefilter_check`] found: rule ids (or titles) that matched, and those of
+/// them the prefilter would not have evaluated.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct PrefilterCheck {
+    pub matched: Vec<String>,
+    pub missed: Vec<String>,
 }
 
 /// Options for [`Detector::new`].
@@ -85,6 +100,9 @@ pub struct Options {
     pub no_builtin_pipelines: bool,
     /// Evaluate every rule on every event (no logsource routing).
     pub no_routing: bool,
+    /// Evaluate with rsigma's own candidate index instead of Palisade's prefilter (for
+    /// comparisons; the results are the same).
+    pub no_prefilter: bool,
     pub suppressions: Vec<Suppression>,
 }
 
@@ -92,6 +110,8 @@ pub struct Options {
 pub struct Detector {
     groups: Vec<Group>,
     routes: RwLock<HashMap<String, Arc<[usize]>>>,
+    /// Routes of the source kinds whose log source does not depend on the event.
+    kind_routes: [OnceLock<Arc<[usize]>>; SourceKind::ALL.len()],
     correlation: Option<CorrelationEngine>,
     silenced: HashSet<String>,
     suppressions: Vec<Suppression>,
@@ -169,12 +189,22 @@ impl Detector {
                 });
             }
             compiled += members.len() - failed.len();
-            groups.push(Group { logsource, engine });
+            groups.push(Group {
+                logsource,
+                engine,
+                prefilter: None,
+                quiet: Vec::new(),
+            });
         }
         // Filters apply to the rules they name, wherever they are.
         for filter in &rules.collection.filters {
             for g in &mut groups {
                 let _ = g.engine.apply_filter(filter);
+            }
+        }
+        if !options.no_prefilter {
+            for g in &mut groups {
+                g.prefilter = Some(Prefilter::new(g.engine.rules()));
             }
         }
 
@@ -259,9 +289,20 @@ impl Detector {
             }
         }
 
+        for g in &mut groups {
+            let rules = g.engine.rules();
+            g.quiet = vec![0; rules.len().div_ceil(64)];
+            for (i, r) in rules.iter().enumerate() {
+                if r.id.as_ref().is_some_and(|id| silenced.contains(id)) {
+                    g.quiet[i / 64] |= 1 << (i % 64);
+                }
+            }
+        }
+
         Ok(Detector {
             groups,
             routes: RwLock::new(HashMap::new()),
+            kind_routes: Default::default(),
             correlation,
             silenced,
             suppressions: options.suppressions,
@@ -279,6 +320,17 @@ impl Detector {
     /// Whether any correlation is loaded (then [`Detector::process`] keeps state).
     pub fn has_correlations(&self) -> bool {
         self.correlation.is_some()
+    }
+
+    /// The groups an event of `kind` goes to; computed once per kind where the kind alone
+    /// decides the log source.
+    fn route_event(&self, kind: SourceKind, event: &Value) -> Arc<[usize]> {
+        if kind.logsource_varies() {
+            return self.route(&kind.logsources(event));
+        }
+        self.kind_routes[kind.index()]
+            .get_or_init(|| self.route(&kind.logsources(event)))
+            .clone()
     }
 
     fn route(&self, logsources: &[LogSource]) -> Arc<[usize]> {
@@ -315,14 +367,72 @@ impl Detector {
         chosen
     }
 
-    fn detections(&self, kind: SourceKind, event: &Value) -> Vec<EvaluationResult> {
-        let logsources = kind.logsources(event);
+    /// Matches of the routed groups' rules; `stateless` skips the rules whose matches are
+    /// never reported (they only feed correlations).
+    fn detections(
+        &self,
+        kind: SourceKind,
+        event: &Value,
+        stateless: bool,
+    ) -> Vec<EvaluationResult> {
         let je = FastEvent::new(event);
         let mut out = Vec::new();
-        for &g in self.route(&logsources).iter() {
-            out.extend(self.groups[g].engine.evaluate(&je));
+        for &g in self.route_event(kind, event).iter() {
+            let group = &self.groups[g];
+            let skip: &[u64] = if stateless { &group.quiet } else { &[] };
+            match &group.prefilter {
+                Some(p) => p.evaluate(group.engine.rules(), &je, skip, &mut out),
+                None => out.extend(group.engine.evaluate(&je)),
+            }
         }
         out
+    }
+
+    /// What the prefilter made of the rules, summed over the groups.
+    pub fn prefilter_stats(&self) -> PrefilterStats {
+        let mut total = PrefilterStats::default();
+        for g in &self.groups {
+            if let Some(p) = &g.prefilter {
+                let s = p.stats(g.engine.rules());
+                total.rules += s.rules;
+                total.ungated += s.ungated;
+                total.never += s.never;
+                total.fields += s.fields;
+                total.needles += s.needles;
+                total.clauses += s.clauses;
+            }
+        }
+        total
+    }
+
+    /// Check the prefilter on one event: every rule in the groups `input` is routed to (or
+    /// only the rule with id `only`) is evaluated directly, and those that match are listed
+    /// with those the prefilter would have skipped. `missed` is always empty unless the
+    /// prefilter's analysis is wrong; the differential tests call this on every event they
+    /// have.
+    #[doc(hidden)]
+    pub fn prefilter_check(&self, input: Input<'_>, only: Option<&str>) -> PrefilterCheck {
+        let kind = input
+            .source
+            .unwrap_or_else(|| SourceKind::recognise(input.event));
+        let shaped = shape::shape(kind, input.event);
+        let je = FastEvent::new(&shaped);
+        let mut check = PrefilterCheck::default();
+        for &g in self.route_event(kind, &shaped).iter() {
+            let group = &self.groups[g];
+            if let Some(p) = &group.prefilter {
+                let (matched, missed) = p.check(group.engine.rules(), &je, only);
+                check.matched.extend(matched);
+                check.missed.extend(missed);
+            }
+        }
+        check
+    }
+
+    /// The compiled rules (after pipelines and filters), for tests that build events from them.
+    #[doc(hidden)]
+    pub fn compiled_rules(&self) -> impl Iterator<Item = &rsigma_eval::CompiledRule> {
+        self.groups.iter().flat_map(|g| g.engine.rules())
     }
 
     /// Evaluate one event against the detection rules (no correlation state).
@@ -331,7 +441,7 @@ impl Detector {
             .source
             .unwrap_or_else(|| SourceKind::recognise(input.event));
         let shaped = shape::shape(kind, input.event);
-        let results = self.detections(kind, &shaped);
+        let results = self.detections(kind, &shaped, true);
         self.finish(kind, &shaped, results)
     }
 
@@ -341,7 +451,7 @@ impl Detector {
             .source
             .unwrap_or_else(|| SourceKind::recognise(input.event));
         let shaped = shape::shape(kind, input.event);
-        let mut results = self.detections(kind, &shaped);
+        let mut results = self.detections(kind, &shaped, false);
         if let Some(ce) = self.correlation.as_mut() {
             let je = FastEvent::new(&shaped);
             results = match input.time_ns {
@@ -358,7 +468,13 @@ impl Detector {
         event: &Value,
         results: Vec<EvaluationResult>,
     ) -> Vec<Match> {
-        if results.is_empty() {
+        let silenced = |r: &EvaluationResult| {
+            r.header
+                .rule_id
+                .as_ref()
+                .is_some_and(|id| self.silenced.contains(id))
+        };
+        if results.iter().all(silenced) {
             return Vec::new();
         }
         // Suppressions expire by the clock, not by the event's own time, which a sender can
@@ -368,10 +484,10 @@ impl Detector {
         let entities = shape::entities(kind, event);
         let mut out = Vec::with_capacity(results.len());
         for r in results {
-            let id = r.header.rule_id.clone().unwrap_or_default();
-            if self.silenced.contains(&id) {
+            if silenced(&r) {
                 continue;
             }
+            let id = r.header.rule_id.clone().unwrap_or_default();
             if self.suppressions.iter().any(|s| s.applies(&id, &je, now)) {
                 continue;
             }

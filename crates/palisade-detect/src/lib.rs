@@ -16,12 +16,14 @@ pub mod detector;
 pub mod docs;
 pub mod event;
 pub mod pipelines;
+mod prefilter;
 pub mod rules;
 pub mod shape;
 pub mod suppress;
 
-pub use detector::{Detector, Input, Match, MatchKind, Options};
+pub use detector::{Detector, Input, Match, MatchKind, Options, PrefilterCheck};
 pub use docs::pack_docs;
+pub use prefilter::PrefilterStats;
 pub use rules::{LoadError, RuleInfo, RuleSelection, RuleSet};
 pub use shape::SourceKind;
 pub use suppress::Suppression;

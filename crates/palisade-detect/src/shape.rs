@@ -94,6 +94,20 @@ impl SourceKind {
         }))
     }
 
+    /// Position in [`SourceKind::ALL`].
+    pub(crate) fn index(self) -> usize {
+        SourceKind::ALL
+            .iter()
+            .position(|k| *k == self)
+            .unwrap_or_default()
+    }
+
+    /// Whether [`SourceKind::logsources`] depends on the event (the syslog program, the
+    /// Windows channel and event id) rather than on the kind alone.
+    pub(crate) fn logsource_varies(self) -> bool {
+        matches!(self, SourceKind::Syslog | SourceKind::Windows)
+    }
+
     /// Recognise a JSON event's format by the fields it always carries.
     pub fn recognise(event: &Value) -> SourceKind {
         let Some(o) = event.as_object() else {
@@ -553,4 +567,32 @@ pub fn entities(kind: SourceKind, event: &Value) -> BTreeMap<String, String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The detector caches a route per kind for the kinds said not to vary: their log sources
+    /// must not depend on the event.
+    #[test]
+    fn constant_kinds_ignore_the_event() {
+        let events = [
+            json!({}),
+            json!({"app_name": "sshd", "program": "sudo"}),
+            json!({"Event": {"System": {"Channel": "Security", "EventID": 4688}}}),
+            json!({"EventID": 13, "Channel": "Microsoft-Windows-Sysmon/Operational"}),
+        ];
+        let key = |ls: Vec<LogSource>| format!("{ls:?}");
+        for kind in SourceKind::ALL {
+            assert_eq!(SourceKind::ALL[kind.index()], kind);
+            let first = key(kind.logsources(&events[0]));
+            let varies = events[1..].iter().any(|e| key(kind.logsources(e)) != first);
+            if varies {
+                assert!(kind.logsource_varies(), "{kind:?}");
+            }
+        }
+        assert!(SourceKind::Syslog.logsource_varies() && SourceKind::Windows.logsource_varies());
+    }
 }
