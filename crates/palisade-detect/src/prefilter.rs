@@ -1,14 +1,15 @@
 //! A prefilter in front of rsigma's rule evaluation: which rules of a group can possibly match
 //! an event, found by looking at a few fields once instead of evaluating every rule.
 //!
-//! For each compiled rule (after pipelines and filters) the analysis derives a *gate*: a set of
-//! atoms of which at least one must hold whenever the rule matches. An atom is either
-//! "field F is present" or "the lower-cased text of field F contains N". Per event, each field
-//! that some gate names is looked up once; its text is lower-cased once and searched with one
-//! Aho-Corasick automaton holding every needle of that field; every rule whose gate has an atom
-//! that fired becomes a candidate, and only candidates (plus rules without a gate) are handed
-//! to rsigma's `evaluate_rule`. Results are therefore the same as `Engine::evaluate` with its
-//! default settings, in the same rule order.
+//! For each compiled rule (after pipelines and filters) the analysis derives a *gate*: up to
+//! three clauses that must all hold whenever the rule matches, each a set of atoms of which at
+//! least one holds. An atom is one of: "field F is present"; "the lower-cased text of F
+//! contains N"; "F equals the number X"; "some string value anywhere contains N" (keywords).
+//! Per event, the fields of each rule's first clause are looked up once, their text searched
+//! with one Aho-Corasick automaton per field; a rule whose first clause holds has its other
+//! clauses checked (looking up their fields only then), and only rules whose every clause holds
+//! (plus rules without a gate) are handed to rsigma's `evaluate_rule`. Results are therefore
+//! the same as `Engine::evaluate` with its default settings, in the same rule order.
 //!
 //! Soundness rests on mirroring rsigma 0.23's matching exactly:
 //! - a field item whose field is absent holds only when its matcher is `Null`, so any other
@@ -16,13 +17,14 @@
 //! - case-insensitive string matchers compare `to_lowercase(text)` with a needle stored already
 //!   lower-cased, and `Exact`, `StartsWith`, `EndsWith` all imply `Contains`;
 //! - numbers and booleans are matched through their `to_string` text, arrays by any element,
-//!   maps never (`match_str_value`);
-//! - `AND` needs only one of its parts' gates, `OR` needs all of them, `NOT` gives none.
+//!   maps never (`match_str_value`); `NumericEq` through `match_numeric_value`;
+//! - keywords are matched against string values only (`any_string_value`);
+//! - `AND` keeps the clauses of all its parts, `OR` the cross product of theirs, `NOT` none.
 //!
-//! Case-sensitive (`cased`) matchers, regexes, numeric, CIDR and field-reference matchers fall
-//! back to "present". Keyword detections, array scopes and negations give no gate; such rules
-//! are always evaluated. The differential tests (`tests/prefilter.rs`) check on the whole
-//! SigmaHQ corpus that no rule that matches is ever left out.
+//! Case-sensitive (`cased`) matchers, regexes, CIDR, range and field-reference matchers fall
+//! back to "present". Array scopes, negations and keywords other than plain text give no gate;
+//! such rules are always evaluated. The differential tests (`tests/prefilter.rs`) check on the
+//! whole SigmaHQ corpus that no rule that matches is ever left out.
 
 use std::collections::HashMap;
 
@@ -206,9 +208,13 @@ fn all_needles(ms: &[CompiledMatcher], field: &str) -> Option<Gate> {
     (!parts.is_empty()).then(|| all(parts))
 }
 
-/// Keyword matching looks at string values only (a subset of what `needles` assumes).
+/// Keyword matching looks at string values only (a subset of what `needles` assumes). Only
+/// text needles are kept: a keyword number is matched however rsigma's `matches_str` treats
+/// numbers, which this does not assume.
 fn keyword_gate(m: &CompiledMatcher) -> Gate {
-    needles(m, KEYWORDS).unwrap_or_default()
+    let gate = needles(m, KEYWORDS).unwrap_or_default();
+    let text_only = gate.iter().flatten().all(|a| matches!(a, Atom::Needle(..)));
+    if text_only { gate } else { Vec::new() }
 }
 
 fn item_gate(item: &CompiledDetectionItem) -> Gate {
@@ -313,7 +319,7 @@ pub(crate) struct Prefilter {
     others: Vec<u32>,
     fields: Vec<FieldIndex>,
     /// Per clause id, the fields (indexes into `fields`) its atoms look at.
-    clause_fields: Vec<Vec<u16>>,
+    clause_fields: Vec<Vec<u32>>,
 }
 
 /// Counts for reports and tests.
@@ -395,11 +401,11 @@ impl Prefilter {
             .collect();
         paths.sort();
         paths.dedup();
-        let index_of = |p: &String| paths.binary_search(p).map_or(0, |i| i as u16);
-        let clause_fields: Vec<Vec<u16>> = clause_paths
+        let index_of = |p: &String| paths.binary_search(p).map_or(0, |i| i as u32);
+        let clause_fields: Vec<Vec<u32>> = clause_paths
             .iter()
             .map(|ps| {
-                let mut fs: Vec<u16> = ps.iter().map(index_of).collect();
+                let mut fs: Vec<u32> = ps.iter().map(index_of).collect();
                 fs.sort_unstable();
                 fs.dedup();
                 fs
@@ -446,13 +452,13 @@ impl Prefilter {
                 None
             } else {
                 // Needles are plain text; building fails only on sizes far beyond rules'.
-                // Then the field's clauses hold whenever it is present: still sound.
+                // Then the needles' clauses hold for every event: still sound.
                 match AhoCorasick::new(pats.iter().map(|(n, _)| n.as_str())) {
                     Ok(ac) => Some(ac),
                     Err(_) => {
-                        pres.extend(pats.drain(..).flat_map(|(_, cs)| cs));
-                        pres.sort_unstable();
-                        pres.dedup();
+                        for c in pats.drain(..).flat_map(|(_, cs)| cs) {
+                            set(&mut always, c);
+                        }
                         None
                     }
                 }
@@ -574,9 +580,9 @@ impl Prefilter {
             }
             for &fi in &self.clause_fields[c as usize] {
                 let (clauses, looked) = marks.split_at_mut(clause_words);
-                if !get(looked, fi as u32) {
+                if !get(looked, fi) {
                     self.look(fi as usize, event, clauses);
-                    set(looked, fi as u32);
+                    set(looked, fi);
                 }
             }
             if !get(marks, c) {
@@ -803,6 +809,12 @@ mod tests {
         assert_eq!(
             gate_of("  a:\n    verb: xy\n  f:\n    user: bob\n  condition: a and not f\n"),
             vec![vec![needle("verb", "xy")]]
+        );
+        // Keyword gates hold text needles only.
+        let g = gate_of("  kw:\n    - 4688\n    - evil\n  condition: kw\n");
+        assert!(
+            g.iter().flatten().all(|a| matches!(a, Atom::Needle(..))),
+            "{g:?}"
         );
         // A regex or a number still needs the field.
         assert_eq!(
