@@ -123,10 +123,16 @@ impl Upload {
             }
             (None, None) => {}
         }
+        // `Expect: 100-continue`: the body goes only once the server has accepted the
+        // headers. A server refusing the token answers at once and closes the connection;
+        // had the body already been on its way, that close would reset the connection and the
+        // client would report a broken pipe instead of the server's answer. Servers that do
+        // not answer 100 get the body after a second (ureq's `timeout_await_100`).
         let mut resp = req
             .header("Authorization", &format!("Bearer {}", self.token))
             .header("Content-Type", content_type)
             .header("Accept", "application/json")
+            .header("Expect", "100-continue")
             .send(&body[..])
             .map_err(|e| {
                 UserError(format!(

@@ -581,6 +581,33 @@ fn scan_upload_lands_in_the_api_and_the_console_escapes_it() {
     );
 }
 
+/// A refused upload of a large report shows the server's answer. The server refuses a bad
+/// token before reading the body and closes the connection; a client that had already sent
+/// the body saw that close as a reset ("Broken pipe") in some runs instead of the 401.
+#[test]
+fn refused_large_upload_shows_the_answer() {
+    let s = Serve::start("upload-refused");
+    let dir = tempdir("upload-refused-project");
+    std::fs::create_dir_all(dir.join("deploy")).unwrap();
+    let pods: Vec<String> = (0..400)
+        .map(|i| PRIVILEGED_POD.replace("name: p\n", &format!("name: p{i}\n")))
+        .collect();
+    std::fs::write(dir.join("deploy/pods.yaml"), pods.join("---\n")).unwrap();
+    for run in 0..8 {
+        let o = scan_upload(
+            &dir,
+            &["-f", "json", "--upload", &s.base, "--token", "pal_wrong"],
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "run {run}: {err}");
+        assert!(
+            err.contains("HTTP 401") && err.contains("check the token"),
+            "run {run}: {err}"
+        );
+        assert!(o.stdout.len() > 1_000_000, "{} bytes", o.stdout.len());
+    }
+}
+
 #[test]
 fn bad_settings_are_clear_errors() {
     let dir = tempdir("bad-settings");
