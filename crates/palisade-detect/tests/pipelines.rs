@@ -5,27 +5,12 @@
 //! rule's field names differ from the event's, the test also shows that the rule does not fire
 //! without the pipelines, so the mapping is what makes it work.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use palisade_detect::{Detector, Input, Options, RuleSet, SourceKind};
 use serde_json::{Value, json};
-
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("PALISADE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-        });
-    if dir.join("sigma/rules").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: no SigmaHQ corpus at {} (set PALISADE_CORPUS)",
-            dir.display()
-        );
-        None
-    }
-}
 
 /// A detector over one corpus rule, with or without the shipped pipelines, and the rule's id.
 fn detector(corpus: &Path, rule: &str, builtin_pipelines: bool) -> (Detector, String) {
@@ -59,7 +44,9 @@ fn fires(det: &Detector, id: &str, event: &Value, source: SourceKind) -> bool {
 /// them. The event is also recognised as `source` from its own fields (except process events,
 /// which only come from a sensor source).
 fn check(rule: &str, source: SourceKind, event: Value, needs_mapping: bool) {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let (det, id) = detector(&corpus, rule, true);
     assert!(
         fires(&det, &id, &event, source),
@@ -242,7 +229,9 @@ fn cloudtrail_status_success_means_no_error_code() {
         true,
     );
     // A failed call carries errorCode and is not a success.
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let (det, id) = detector(
         &corpus,
         "rules/cloud/aws/cloudtrail/aws_delete_saml_provider.yml",
@@ -455,7 +444,9 @@ fn azure_log_analytics_names_map_to_the_export() {
         true,
     );
     // A resource id naming another provider does not satisfy ResourceProviderValue.
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let (det, id) = detector(
         &corpus,
         "rules/cloud/azure/activity_logs/azure_aadhybridhealth_adfs_new_server.yml",
@@ -650,7 +641,9 @@ fn auditd_rules_match_enriched_records() {
         "type": "EXECVE", "msg": "audit(1795773601.004:4720):", "argc": "3",
         "a0": "sysctl", "a1": "-w", "a2": "kernel.randomize_va_space=0"
     });
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let (det, id) = detector(
         &corpus,
         "rules/linux/auditd/lnx_auditd_disable_aslr_protection.yml",
@@ -763,7 +756,9 @@ fn process_rules_match_sysmon_for_linux_events() {
 
 #[test]
 fn windows_rules_match_the_regression_data_shape() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     for (rule, dir) in [
         (
             "rules/windows/process_creation/proc_creation_win_curl_custom_user_agent.yml",

@@ -9,26 +9,13 @@
 //! Then, with routing on, detection with and without the prefilter must give the same matches
 //! in the same order.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use palisade_detect::{Detector, Input, Options, RuleSet, SourceKind};
 use rsigma_eval::{CompiledDetection, CompiledMatcher, CompiledRule};
 use serde_json::{Map, Value, json};
-
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("PALISADE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
-    if dir.join("sigma").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: no Sigma corpus at {} (set PALISADE_CORPUS)",
-            dir.display()
-        );
-        None
-    }
-}
 
 fn all_rules(corpus: &Path) -> RuleSet {
     let mut rules = RuleSet::builtin();
@@ -213,7 +200,9 @@ fn input(event: &Value, source: Option<SourceKind>) -> Input<'_> {
 
 #[test]
 fn no_rule_that_matches_is_left_out() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let rules = all_rules(&corpus);
     let det = Detector::new(
         &rules,
@@ -280,7 +269,9 @@ fn no_rule_that_matches_is_left_out() {
 
 #[test]
 fn routed_detection_is_the_same_with_and_without_the_prefilter() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let rules = all_rules(&corpus);
     let with = Detector::new(&rules, Options::default()).expect("detector");
     let without = Detector::new(

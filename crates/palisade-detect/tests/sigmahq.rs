@@ -3,32 +3,16 @@
 //! logsource routing on. The corpus is found through PALISADE_CORPUS (default
 //! ../../../shared/corpus from this crate); without it these tests say so and pass.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use palisade_detect::{Detector, Input, Options, RuleSet, SourceKind};
 use serde_json::Value;
 
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("PALISADE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
-    let sigma = dir.join("sigma");
-    if sigma.is_dir() {
-        Some(sigma)
-    } else {
-        eprintln!(
-            "skipping: no Sigma corpus at {} (set PALISADE_CORPUS)",
-            sigma.display()
-        );
-        None
-    }
-}
-
-fn sigmahq(sigma: &Path) -> RuleSet {
+fn sigmahq(corpus: &Path) -> RuleSet {
     let mut rules = RuleSet::new();
-    for dir in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
-        rules.add_path(&sigma.join(dir)).expect("rules dir");
-    }
+    common::add_sigmahq(&mut rules, corpus);
     rules
 }
 
@@ -42,8 +26,10 @@ fn json_stream(text: &str) -> Vec<Value> {
 
 #[test]
 fn whole_sigmahq_set_loads_and_compiles() {
-    let Some(sigma) = corpus() else { return };
-    let rules = sigmahq(&sigma);
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let rules = sigmahq(&corpus);
     assert!(rules.errors.is_empty(), "parse errors: {:#?}", rules.errors);
     assert!(rules.len() > 3000, "only {} rules loaded", rules.len());
     let det = Detector::new(&rules, Options::default()).expect("detector");
@@ -53,8 +39,11 @@ fn whole_sigmahq_set_loads_and_compiles() {
 
 #[test]
 fn every_regression_case_fires_with_routing() {
-    let Some(sigma) = corpus() else { return };
-    let rules = sigmahq(&sigma);
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let rules = sigmahq(&corpus);
+    let sigma = corpus.join("sigma");
     let det = Detector::new(&rules, Options::default()).expect("detector");
     let mut cases = 0;
     let mut failures = Vec::new();
