@@ -74,8 +74,6 @@ const KEYWORDS: &str = "\u{0}keywords";
 
 /// Clauses kept per gate: each costs a bit per event, and a third rarely narrows further.
 const MAX_CLAUSES: usize = 3;
-/// Largest cross product formed when OR-ing gates before pruning.
-const MAX_PRODUCT: usize = 16;
 
 /// How selective a clause is: its weakest atom, then fewer atoms.
 fn clause_score(c: &Clause) -> (usize, usize) {
@@ -122,18 +120,10 @@ fn any(parts: impl IntoIterator<Item = Gate>) -> Gate {
         if part.is_empty() {
             return Vec::new();
         }
-        // Keep the product small: the strongest clauses of each side.
-        let keep = if acc.len() * part.len() > MAX_PRODUCT {
-            1
-        } else {
-            part.len()
-        };
-        if acc.len() * keep > MAX_PRODUCT {
-            acc.truncate(1);
-        }
-        let mut next = Vec::with_capacity(acc.len() * keep);
+        // Both sides are pruned to at most MAX_CLAUSES: the product stays small.
+        let mut next = Vec::with_capacity(acc.len() * part.len());
         for a in &acc {
-            for b in part.iter().take(keep) {
+            for b in &part {
                 next.push(a.iter().chain(b).cloned().collect());
             }
         }
