@@ -608,6 +608,45 @@ fn refused_large_upload_shows_the_answer() {
     }
 }
 
+/// A refused request whose body arrives after its headers is read to its end before the
+/// answer, so the connection stays open for the next request. Before, the server answered
+/// at the headers and closed the connection under the body: a client reusing it lost its next
+/// request ("Peer disconnected").
+#[test]
+fn refused_request_keeps_the_connection() {
+    use std::io::{Read, Write};
+    let s = Serve::start("refused-keepalive");
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let body = r#"{"name":"x"}"#;
+    write!(
+        conn,
+        "POST /api/v1/reports HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer pal_wrong\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    conn.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    conn.write_all(body.as_bytes()).unwrap();
+    // The next request on the same connection, sent before reading the first answer.
+    write!(
+        conn,
+        "GET /api/v1/findings HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answers = String::new();
+    let _ = conn.read_to_string(&mut answers);
+    // Both answers, the first without `connection: close`.
+    assert_eq!(answers.matches("HTTP/1.1 ").count(), 2, "{answers:?}");
+    assert_eq!(
+        answers.matches("HTTP/1.1 401 Unauthorized").count(),
+        2,
+        "{answers:?}"
+    );
+}
+
 #[test]
 fn bad_settings_are_clear_errors() {
     let dir = tempdir("bad-settings");

@@ -174,9 +174,13 @@ pub fn is_api(path: &str) -> bool {
 /// Resolves and checks the caller before the handler runs; audits state-changing requests.
 pub async fn guard(
     State((state, access)): State<(Arc<AppState>, Access)>,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
+    let mut req = match read_small_body(req).await {
+        Ok(req) => req,
+        Err(response) => return response,
+    };
     let method = req.method().clone();
     let changes_state = csrf::is_unsafe(&method);
     let route = req
@@ -313,6 +317,36 @@ pub async fn guard(
         route,
     )
     .await
+}
+
+/// Request bodies up to this size are read before anything answers.
+const READ_AHEAD: u64 = 1 << 20;
+
+/// Reads a small request body (a declared length up to [`READ_AHEAD`]) before the request is
+/// checked or handled, and hands it on from memory. An answer given before the body was read
+/// (a refusal, or a handler that needs no body) made hyper close the connection with the body
+/// unread when it had not all arrived yet; the client then lost the connection it was about
+/// to reuse ("Peer disconnected") or saw its own request reset. Larger bodies and clients
+/// waiting for `100 Continue` are streamed as before.
+async fn read_small_body(req: Request) -> Result<Request, Response> {
+    let small = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > 0 && n <= READ_AHEAD);
+    if !small || req.headers().contains_key(header::EXPECT) {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, READ_AHEAD as usize).await {
+        Ok(bytes) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
+        Err(e) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("could not read the request body: {e}"),
+        )
+        .into_response()),
+    }
 }
 
 /// Runs the handler of a request the guard let through; audits it when it changes state
