@@ -39,4 +39,11 @@ pub struct Event {
     pub parse_error: Option<String>,
     /// The raw form was cut at the size limit (its end replaced by a marker).
     pub truncated: bool,
+    /// `fields` is exactly what parsing `raw` gives, and `raw` is written plainly: no
+    /// duplicate key, no number other than an integer, no escape JSON does not need. The JSON
+    /// parsers know this from their one parse and set it; the store then keeps `raw` alone
+    /// without checking again (otherwise it checks, see `store::same_as_raw`). Whoever changes
+    /// `fields` afterwards must clear it. Never serialised: a deserialised event is `false`.
+    #[serde(skip)]
+    pub fields_from_raw: bool,
 }

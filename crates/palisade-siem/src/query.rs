@@ -827,6 +827,7 @@ mod tests {
             }),
             parse_error: None,
             truncated: false,
+            fields_from_raw: false,
         }
     }
 

@@ -100,6 +100,7 @@ fn event(time: Nanos, kind: &str, raw: &str, fields: serde_json::Value) -> Event
         fields,
         parse_error: None,
         truncated: false,
+        fields_from_raw: false,
     }
 }
 

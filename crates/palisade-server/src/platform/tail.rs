@@ -186,6 +186,7 @@ mod tests {
             fields: json!({}),
             parse_error: None,
             truncated: false,
+            fields_from_raw: false,
         }
     }
 

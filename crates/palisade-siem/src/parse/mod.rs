@@ -240,6 +240,7 @@ pub(crate) fn new_event(kind: Kind, opts: &ParseOptions, raw: &str, fields: Valu
         fields,
         parse_error: None,
         truncated,
+        fields_from_raw: false,
     }
 }
 
@@ -526,8 +527,8 @@ pub(crate) fn json_event(
     line: usize,
     normalise: &mut impl FnMut(&mut Event),
 ) -> Event {
-    match serde_json::from_str::<Value>(raw) {
-        Ok(value @ Value::Object(_)) => {
+    match parse_plain(raw) {
+        Ok((value @ Value::Object(_), plain)) => {
             let mut event = new_event(kind, opts, raw, Value::Null);
             // Normalise from the whole value, then keep what fits.
             event.fields = value;
@@ -535,6 +536,8 @@ pub(crate) fn json_event(
             if event.truncated {
                 event.fields =
                     shrink_fields(std::mem::take(&mut event.fields), opts.max_event_bytes);
+            } else {
+                event.fields_from_raw = plain && plain_escapes(raw);
             }
             event
         }
@@ -550,6 +553,103 @@ pub(crate) fn json_event(
             raw,
             format!("line {line}: {}", describe_json_error(&e)),
         ),
+    }
+}
+
+/// Parses JSON text as `serde_json::from_str::<Value>` does (the same value, the same errors),
+/// and says whether the text is *plain*: no object has a duplicate key (the value keeps the
+/// last, as serde_json does, where SQLite's JSON functions would read the first) and every
+/// number is an integer (`1.50` and `1e2` read back as other text). With [`plain_escapes`],
+/// this is what lets the store keep `raw` alone in place of `fields`
+/// ([`Event::fields_from_raw`]), known from this one parse instead of a second pass.
+pub fn parse_plain(text: &str) -> Result<(Value, bool), serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let plain = std::cell::Cell::new(true);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = Plain(&plain).deserialize(&mut de)?;
+    de.end()?;
+    Ok((value, plain.get()))
+}
+
+/// Every `\` escape in JSON text is one JSON requires (`\"`, `\\`, the control characters),
+/// so that every string's characters appear in the text as they are: the store's `instr` and
+/// `LIKE` pre-tests rely on it. Go's `\u0026` for `&` is not plain.
+pub fn plain_escapes(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while let Some(p) = raw[i..].find('\\') {
+        let j = i + p;
+        match b.get(j + 1) {
+            Some(b'"' | b'\\' | b'n' | b't' | b'r' | b'b' | b'f') => i = j + 2,
+            Some(b'u') => {
+                let code = raw
+                    .get(j + 2..j + 6)
+                    .and_then(|h| u32::from_str_radix(h, 16).ok());
+                if code.is_none_or(|c| c >= 0x20) {
+                    return false;
+                }
+                i = j + 6;
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Builds a [`Value`] the way serde_json's own visitor does, clearing the cell on a duplicate
+/// key or a number that is not an integer.
+struct Plain<'a>(&'a std::cell::Cell<bool>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Plain<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Plain<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        self.0.set(false);
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(v) = seq.next_element_seed(Plain(self.0))? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(Plain(self.0))?;
+            if object.insert(key, value).is_some() {
+                self.0.set(false);
+            }
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -720,6 +820,123 @@ mod tests {
         fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
             items[(self.next() % items.len() as u64) as usize]
         }
+    }
+
+    /// Random JSON text: small key sets (so duplicates happen), integers and other numbers,
+    /// strings with and without escapes JSON needs.
+    fn random_json(rng: &mut Rng, depth: u32, out: &mut String) {
+        const SCALARS: [&str; 16] = [
+            "1",
+            "-2",
+            "0",
+            "-0",
+            "18446744073709551615",
+            "-9223372036854775808",
+            "1.5",
+            "1e2",
+            "2E-3",
+            "true",
+            "false",
+            "null",
+            "\"a\"",
+            "\"x\\\"y\\n\"",
+            "\"b\\u0026c\"",
+            "\"\\/d\"",
+        ];
+        match rng.next() % if depth == 0 { 1 } else { 4 } {
+            0 => out.push_str(rng.pick(&SCALARS)),
+            1 => {
+                out.push('[');
+                for i in 0..rng.next() % 4 {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    random_json(rng, depth - 1, out);
+                }
+                out.push(']');
+            }
+            _ => {
+                out.push('{');
+                for i in 0..rng.next() % 5 {
+                    if i > 0 {
+                        out.push_str(" , ");
+                    }
+                    out.push_str(rng.pick(&["\"k\"", "\"l\"", "\"m\"", "\"\\u006b\"", "\"n o\""]));
+                    out.push(':');
+                    random_json(rng, depth - 1, out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    #[test]
+    fn parse_plain_is_serde_json_and_says_what_the_store_checks() {
+        let fixed = [
+            r#"{"a":1,"a":1}"#,
+            r#"{"a":{"b":1,"b":2}}"#,
+            r#"{"a":[1.0]}"#,
+            r#"{"a":"\u0026"}"#,
+            r#"{"a":"\u001f"}"#,
+            r#"{"a":1} x"#,
+            r#"{"a":1"#,
+            "[1]",
+            "1e999",
+            " {\"a\": [true, null, \"x\\\"y\\n\"]} ",
+        ];
+        let mut texts: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
+        texts.push(format!("{}1{}", "[".repeat(200), "]".repeat(200)));
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        for _ in 0..5000 {
+            let mut t = String::from("{\"top\":");
+            random_json(&mut rng, 4, &mut t);
+            t.push('}');
+            texts.push(t);
+        }
+        let mut plain_objects = 0;
+        for t in &texts {
+            let ours = parse_plain(t);
+            let theirs = serde_json::from_str::<Value>(t);
+            match (&ours, &theirs) {
+                (Ok((a, _)), Ok(b)) => assert_eq!(a, b, "{t}"),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{t}"),
+                _ => panic!("{t}: {ours:?} against {theirs:?}"),
+            }
+            if let Ok((v, plain)) = ours {
+                let flag = v.is_object() && plain && plain_escapes(t);
+                plain_objects += usize::from(flag);
+                // The flag says exactly what the store would find by checking.
+                assert_eq!(flag, crate::store::same_as_raw(t, &v), "{t}");
+            }
+        }
+        assert!(
+            plain_objects > 200 && plain_objects < 4000,
+            "{plain_objects}"
+        );
+    }
+
+    #[test]
+    fn json_events_carry_the_flag_unless_cut() {
+        let o = opts();
+        let e = &parse(Kind::Json, br#"{"a": 1, "b": "x&y"}"#, &o)[0];
+        assert!(e.fields_from_raw);
+        for text in [
+            r#"{"a": 1, "a": 2}"#,
+            r#"{"a": 1.5}"#,
+            r#"{"a": "x\u0026y"}"#,
+            r#"[1]"#,
+            r#"{"a": "#,
+        ] {
+            assert!(
+                !parse(Kind::Json, text.as_bytes(), &o)[0].fields_from_raw,
+                "{text}"
+            );
+        }
+        let mut small = opts();
+        small.max_event_bytes = 40;
+        let big = format!(r#"{{"a": "{}"}}"#, "x".repeat(100));
+        let e = &parse(Kind::Json, big.as_bytes(), &small)[0];
+        assert!(e.truncated && !e.fields_from_raw);
     }
 
     #[test]

@@ -516,7 +516,7 @@ impl From<&Event> for Row {
             outcome: e.outcome.clone(),
             source_ip: e.source_ip.clone(),
             raw: e.raw.clone(),
-            fields: (!same_as_raw(&e.raw, &e.fields)).then(|| e.fields.to_string()),
+            fields: (!raw_is_fields(e)).then(|| e.fields.to_string()),
             parse_error: e.parse_error.clone(),
             truncated: e.truncated,
         }
@@ -567,6 +567,15 @@ fn validate(e: &Event, row: &Row) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Whether the store may keep `raw` alone: what the parser says ([`Event::fields_from_raw`]),
+/// else what [`same_as_raw`] finds. A truncated `raw` or a parse error always keeps `fields`.
+fn raw_is_fields(e: &Event) -> bool {
+    if e.truncated || e.parse_error.is_some() {
+        return false;
+    }
+    e.fields_from_raw || same_as_raw(&e.raw, &e.fields)
+}
+
 /// Whether `fields` is exactly the parse of `raw`, so that storing `raw` alone loses nothing:
 /// `raw` parses to a value equal to `fields`, and reading `raw` in place of `fields`' own JSON
 /// text changes no search. The second part needs `raw` to be written as `fields`' text would
@@ -581,34 +590,14 @@ fn validate(e: &Event, row: &Row) -> std::result::Result<(), String> {
 /// their `fields`. Costs about what serialising `fields` costs, which it then saves.
 pub(crate) fn same_as_raw(raw: &str, fields: &serde_json::Value) -> bool {
     use serde::de::DeserializeSeed;
-    if !fields.is_object() || !raw.trim_start().starts_with('{') || !plain_escapes(raw) {
+    if !fields.is_object()
+        || !raw.trim_start().starts_with('{')
+        || !crate::parse::plain_escapes(raw)
+    {
         return false;
     }
     let mut de = serde_json::Deserializer::from_str(raw);
     matches!(Same(fields).deserialize(&mut de), Ok(true)) && de.end().is_ok()
-}
-
-/// Every `\` escape in `raw` (all of them are in strings, in valid JSON) is one JSON needs.
-fn plain_escapes(raw: &str) -> bool {
-    let b = raw.as_bytes();
-    let mut i = 0;
-    while let Some(p) = raw[i..].find('\\') {
-        let j = i + p;
-        match b.get(j + 1) {
-            Some(b'"' | b'\\' | b'n' | b't' | b'r' | b'b' | b'f') => i = j + 2,
-            Some(b'u') => {
-                let code = raw
-                    .get(j + 2..j + 6)
-                    .and_then(|h| u32::from_str_radix(h, 16).ok());
-                if code.is_none_or(|c| c >= 0x20) {
-                    return false;
-                }
-                i = j + 6;
-            }
-            _ => return false,
-        }
-    }
-    true
 }
 
 /// Deserialises JSON text comparing it with a value, without building anything.
@@ -770,6 +759,7 @@ mod tests {
             fields: serde_json::json!({}),
             parse_error: None,
             truncated: false,
+            fields_from_raw: false,
         };
         assert_eq!(Row::from(&e).time, received + MAX_FUTURE_NANOS);
         e.time = i64::MAX;
@@ -831,11 +821,23 @@ mod tests {
             fields,
             parse_error: None,
             truncated: false,
+            fields_from_raw: false,
         };
         assert_eq!(Row::from(&e(r#"{"u": 5}"#, json!({"u": 5}))).fields, None);
         let row = Row::from(&e(r#"{"u": 5}"#, json!({"u": 6})));
         assert_eq!(row.fields.as_deref(), Some(r#"{"u":6}"#));
         assert_eq!(row.fields_text(), r#"{"u":6}"#);
+        // The parser's word is taken without checking again, except for a cut or unparsed
+        // event.
+        let mut told = e(r#"{"u": 5}"#, json!({"u": 5}));
+        told.fields_from_raw = true;
+        told.raw = r#"{"u":5}"#.into();
+        assert_eq!(Row::from(&told).fields, None);
+        told.truncated = true;
+        assert_eq!(Row::from(&told).fields.as_deref(), Some(r#"{"u":5}"#));
+        told.truncated = false;
+        told.parse_error = Some("x".into());
+        assert!(Row::from(&told).fields.is_some());
     }
 
     #[test]

@@ -676,6 +676,7 @@ fn hit(r: &tokio_postgres::Row) -> Result<Hit> {
                 .unwrap_or_else(|_| serde_json::Value::Object(Default::default())),
             parse_error: r.try_get(13)?,
             truncated: r.try_get(14)?,
+            fields_from_raw: false,
         },
     })
 }

@@ -298,6 +298,7 @@ pub fn to_event(frame: Frame, source: &str, max: usize, received: i64, peer: IpA
         fields: Value::Object(Default::default()),
         parse_error: Some(error),
         truncated: false,
+        fields_from_raw: false,
     });
     event.truncated |= frame.truncated;
     event.source_ip = Some(super::config::canonical(peer).to_string());
