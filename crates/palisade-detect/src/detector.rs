@@ -6,6 +6,7 @@
 //! product; a rule for `windows` never sees a Kubernetes audit event). Which groups an event's
 //! log source reaches is computed once per distinct log source and cached.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock, RwLock};
 
@@ -22,7 +23,7 @@ use crate::Error;
 use crate::event::FastEvent;
 use crate::prefilter::{Prefilter, PrefilterStats};
 use crate::rules::{LoadError, RuleSet};
-use crate::shape::{self, SourceKind};
+use crate::shape::{self, Scan, SourceKind};
 use crate::suppress::Suppression;
 
 /// One event to evaluate.
@@ -372,17 +373,16 @@ impl Detector {
     fn detections(
         &self,
         kind: SourceKind,
-        event: &Value,
+        je: &FastEvent<'_>,
         stateless: bool,
     ) -> Vec<EvaluationResult> {
-        let je = FastEvent::new(event);
         let mut out = Vec::new();
-        for &g in self.route_event(kind, event).iter() {
+        for &g in self.route_event(kind, je.root()).iter() {
             let group = &self.groups[g];
             let skip: &[u64] = if stateless { &group.quiet } else { &[] };
             match &group.prefilter {
-                Some(p) => p.evaluate(group.engine.rules(), &je, skip, &mut out),
-                None => out.extend(group.engine.evaluate(&je)),
+                Some(p) => p.evaluate(group.engine.rules(), je, skip, &mut out),
+                None => out.extend(group.engine.evaluate(je)),
             }
         }
         out
@@ -412,11 +412,8 @@ impl Detector {
     /// have.
     #[doc(hidden)]
     pub fn prefilter_check(&self, input: Input<'_>, only: Option<&str>) -> PrefilterCheck {
-        let kind = input
-            .source
-            .unwrap_or_else(|| SourceKind::recognise(input.event));
-        let shaped = shape::shape(kind, input.event);
-        let je = FastEvent::new(&shaped);
+        let (kind, shaped, dotted) = prepare(&input);
+        let je = FastEvent::with_dotted_keys(&shaped, dotted);
         let mut check = PrefilterCheck::default();
         for &g in self.route_event(kind, &shaped).iter() {
             let group = &self.groups[g];
@@ -437,23 +434,18 @@ impl Detector {
 
     /// Evaluate one event against the detection rules (no correlation state).
     pub fn evaluate(&self, input: Input<'_>) -> Vec<Match> {
-        let kind = input
-            .source
-            .unwrap_or_else(|| SourceKind::recognise(input.event));
-        let shaped = shape::shape(kind, input.event);
-        let results = self.detections(kind, &shaped, true);
+        let (kind, shaped, dotted) = prepare(&input);
+        let je = FastEvent::with_dotted_keys(&shaped, dotted);
+        let results = self.detections(kind, &je, true);
         self.finish(kind, &shaped, results)
     }
 
     /// Evaluate one event against the rules and feed the correlations.
     pub fn process(&mut self, input: Input<'_>) -> Vec<Match> {
-        let kind = input
-            .source
-            .unwrap_or_else(|| SourceKind::recognise(input.event));
-        let shaped = shape::shape(kind, input.event);
-        let mut results = self.detections(kind, &shaped, false);
+        let (kind, shaped, dotted) = prepare(&input);
+        let je = FastEvent::with_dotted_keys(&shaped, dotted);
+        let mut results = self.detections(kind, &je, false);
         if let Some(ce) = self.correlation.as_mut() {
-            let je = FastEvent::new(&shaped);
             results = match input.time_ns {
                 Some(ns) => ce.process_with_detections(&je, results, ns.div_euclid(1_000_000_000)),
                 None => ce.correlate_detections(&je, results),
@@ -556,4 +548,27 @@ impl Detector {
     pub fn state_count(&self) -> usize {
         self.correlation.as_ref().map_or(0, |c| c.state_count())
     }
+}
+
+/// An input's source kind, its shape for the rules, and whether a top-level key of that shape
+/// holds a dot, from one pass over its keys when the kind must be recognised.
+fn prepare<'e>(input: &Input<'e>) -> (SourceKind, Cow<'e, Value>, bool) {
+    let scan = match input.source {
+        Some(kind) => Scan {
+            kind,
+            dotted_keys: has_dotted_key(input.event),
+        },
+        None => Scan::of(input.event),
+    };
+    let shaped = shape::shape(scan.kind, input.event);
+    let dotted = match &shaped {
+        Cow::Borrowed(_) => scan.dotted_keys,
+        Cow::Owned(v) => has_dotted_key(v),
+    };
+    (scan.kind, shaped, dotted)
+}
+
+fn has_dotted_key(v: &Value) -> bool {
+    v.as_object()
+        .is_some_and(|o| o.keys().any(|k| k.bytes().any(|b| b == b'.')))
 }

@@ -28,6 +28,17 @@ impl<'a> FastEvent<'a> {
         let dotted_keys = root
             .as_object()
             .is_some_and(|o| o.keys().any(|k| k.bytes().any(|b| b == b'.')));
+        Self::with_dotted_keys(root, dotted_keys)
+    }
+
+    /// The event's JSON.
+    pub(crate) fn root(&self) -> &'a Value {
+        self.root
+    }
+
+    /// The same as [`FastEvent::new`], told whether some top-level key holds a dot (by a
+    /// [`crate::shape::Scan`] of this very value).
+    pub(crate) fn with_dotted_keys(root: &'a Value, dotted_keys: bool) -> Self {
         FastEvent {
             root,
             inner: JsonEvent::borrow(root),

@@ -110,49 +110,8 @@ impl SourceKind {
 
     /// Recognise a JSON event's format by the fields it always carries.
     pub fn recognise(event: &Value) -> SourceKind {
-        let Some(o) = event.as_object() else {
-            return SourceKind::Generic;
-        };
-        let has = |k: &str| o.contains_key(k);
-        let s = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("");
-        if o.get("Event").and_then(|e| e.get("System")).is_some()
-            || (has("EventID") && has("Channel"))
-        {
-            SourceKind::Windows
-        } else if s("apiVersion").starts_with("audit.k8s.io/")
-            || (has("auditID") && has("verb") && has("requestURI"))
-        {
-            SourceKind::K8sAudit
-        } else if has("eventSource")
-            && has("eventName")
-            && (has("awsRegion") || has("userIdentity"))
-        {
-            SourceKind::CloudTrail
-        } else if o.get("protoPayload").is_some_and(Value::is_object) {
-            SourceKind::GcpAudit
-        } else if has("operationName") && (has("resourceId") || has("correlationId")) {
-            SourceKind::AzureActivity
-        } else if has("eventType")
-            && has("actor")
-            && (has("displayMessage") || has("legacyEventType"))
-        {
-            SourceKind::Okta
-        } else if has("action")
-            && (has("actor") || has("actor_id"))
-            && (has("_document_id") || has("org") || has("business") || has("repo"))
-        {
-            SourceKind::GitHubAudit
-        } else if has("output_fields") && has("rule") && has("priority") {
-            SourceKind::Falco
-        } else if has("type") && (has("syscall") || s("msg").starts_with("audit(")) {
-            SourceKind::Auditd
-        } else if has("Image") && has("CommandLine") && (has("ProcessId") || has("ParentImage")) {
-            SourceKind::Process
-        } else {
-            SourceKind::Generic
-        }
+        Scan::of(event).kind
     }
-
     /// The log sources (product, service, category) an event of this kind belongs to. Most
     /// have one; a Sysmon registry event belongs to its specific category and `registry_event`.
     pub fn logsources(self, event: &Value) -> Vec<LogSource> {
@@ -336,6 +295,146 @@ fn windows_logsources(event: &Value) -> Vec<LogSource> {
             ..base.clone()
         })
         .collect()
+}
+
+/// What one pass over an event's top-level keys tells: its format (what
+/// [`SourceKind::recognise`] returns) and whether a key holds a dot (so that a dotted rule
+/// field may name a top-level key, see [`crate::event::FastEvent`]). One pass, one `match` per
+/// key, instead of a map lookup per key each format is recognised by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scan {
+    pub kind: SourceKind,
+    pub dotted_keys: bool,
+}
+
+/// The keys (and, for a few, the values) recognition looks at, one bit each.
+mod key {
+    pub const WINDOWS_EVENT: u64 = 1 << 0; // "Event" holding "System"
+    pub const EVENT_ID: u64 = 1 << 1;
+    pub const CHANNEL: u64 = 1 << 2;
+    pub const AUDIT_API_VERSION: u64 = 1 << 3; // "apiVersion" starting "audit.k8s.io/"
+    pub const AUDIT_ID: u64 = 1 << 4;
+    pub const VERB: u64 = 1 << 5;
+    pub const REQUEST_URI: u64 = 1 << 6;
+    pub const EVENT_SOURCE: u64 = 1 << 7;
+    pub const EVENT_NAME: u64 = 1 << 8;
+    pub const AWS_REGION: u64 = 1 << 9;
+    pub const USER_IDENTITY: u64 = 1 << 10;
+    pub const PROTO_PAYLOAD: u64 = 1 << 11; // an object
+    pub const OPERATION_NAME: u64 = 1 << 12;
+    pub const RESOURCE_ID: u64 = 1 << 13;
+    pub const CORRELATION_ID: u64 = 1 << 14;
+    pub const EVENT_TYPE: u64 = 1 << 15;
+    pub const ACTOR: u64 = 1 << 16;
+    pub const DISPLAY_MESSAGE: u64 = 1 << 17;
+    pub const LEGACY_EVENT_TYPE: u64 = 1 << 18;
+    pub const ACTION: u64 = 1 << 19;
+    pub const ACTOR_ID: u64 = 1 << 20;
+    pub const DOCUMENT_ID: u64 = 1 << 21;
+    pub const ORG: u64 = 1 << 22;
+    pub const BUSINESS: u64 = 1 << 23;
+    pub const REPO: u64 = 1 << 24;
+    pub const OUTPUT_FIELDS: u64 = 1 << 25;
+    pub const RULE: u64 = 1 << 26;
+    pub const PRIORITY: u64 = 1 << 27;
+    pub const TYPE: u64 = 1 << 28;
+    pub const SYSCALL: u64 = 1 << 29;
+    pub const AUDIT_MSG: u64 = 1 << 30; // "msg" starting "audit("
+    pub const IMAGE: u64 = 1 << 31;
+    pub const COMMAND_LINE: u64 = 1 << 32;
+    pub const PROCESS_ID: u64 = 1 << 33;
+    pub const PARENT_IMAGE: u64 = 1 << 34;
+}
+
+impl Scan {
+    pub fn of(event: &Value) -> Scan {
+        let Some(o) = event.as_object() else {
+            return Scan {
+                kind: SourceKind::Generic,
+                dotted_keys: false,
+            };
+        };
+        let text = |v: &Value, prefix: &str| v.as_str().is_some_and(|s| s.starts_with(prefix));
+        let mut bits = 0u64;
+        let mut dotted_keys = false;
+        for (k, v) in o {
+            bits |= match k.as_str() {
+                "Event" if v.get("System").is_some() => key::WINDOWS_EVENT,
+                "EventID" => key::EVENT_ID,
+                "Channel" => key::CHANNEL,
+                "apiVersion" if text(v, "audit.k8s.io/") => key::AUDIT_API_VERSION,
+                "auditID" => key::AUDIT_ID,
+                "verb" => key::VERB,
+                "requestURI" => key::REQUEST_URI,
+                "eventSource" => key::EVENT_SOURCE,
+                "eventName" => key::EVENT_NAME,
+                "awsRegion" => key::AWS_REGION,
+                "userIdentity" => key::USER_IDENTITY,
+                "protoPayload" if v.is_object() => key::PROTO_PAYLOAD,
+                "operationName" => key::OPERATION_NAME,
+                "resourceId" => key::RESOURCE_ID,
+                "correlationId" => key::CORRELATION_ID,
+                "eventType" => key::EVENT_TYPE,
+                "actor" => key::ACTOR,
+                "displayMessage" => key::DISPLAY_MESSAGE,
+                "legacyEventType" => key::LEGACY_EVENT_TYPE,
+                "action" => key::ACTION,
+                "actor_id" => key::ACTOR_ID,
+                "_document_id" => key::DOCUMENT_ID,
+                "org" => key::ORG,
+                "business" => key::BUSINESS,
+                "repo" => key::REPO,
+                "output_fields" => key::OUTPUT_FIELDS,
+                "rule" => key::RULE,
+                "priority" => key::PRIORITY,
+                "type" => key::TYPE,
+                "syscall" => key::SYSCALL,
+                "msg" if text(v, "audit(") => key::AUDIT_MSG,
+                "Image" => key::IMAGE,
+                "CommandLine" => key::COMMAND_LINE,
+                "ProcessId" => key::PROCESS_ID,
+                "ParentImage" => key::PARENT_IMAGE,
+                // The names above hold no dot.
+                _ => {
+                    dotted_keys |= k.bytes().any(|b| b == b'.');
+                    0
+                }
+            };
+        }
+        let all = |b: u64| bits & b == b;
+        let any = |b: u64| bits & b != 0;
+        let kind = if any(key::WINDOWS_EVENT) || all(key::EVENT_ID | key::CHANNEL) {
+            SourceKind::Windows
+        } else if any(key::AUDIT_API_VERSION) || all(key::AUDIT_ID | key::VERB | key::REQUEST_URI) {
+            SourceKind::K8sAudit
+        } else if all(key::EVENT_SOURCE | key::EVENT_NAME)
+            && any(key::AWS_REGION | key::USER_IDENTITY)
+        {
+            SourceKind::CloudTrail
+        } else if any(key::PROTO_PAYLOAD) {
+            SourceKind::GcpAudit
+        } else if any(key::OPERATION_NAME) && any(key::RESOURCE_ID | key::CORRELATION_ID) {
+            SourceKind::AzureActivity
+        } else if all(key::EVENT_TYPE | key::ACTOR)
+            && any(key::DISPLAY_MESSAGE | key::LEGACY_EVENT_TYPE)
+        {
+            SourceKind::Okta
+        } else if any(key::ACTION)
+            && any(key::ACTOR | key::ACTOR_ID)
+            && any(key::DOCUMENT_ID | key::ORG | key::BUSINESS | key::REPO)
+        {
+            SourceKind::GitHubAudit
+        } else if all(key::OUTPUT_FIELDS | key::RULE | key::PRIORITY) {
+            SourceKind::Falco
+        } else if any(key::TYPE) && any(key::SYSCALL | key::AUDIT_MSG) {
+            SourceKind::Auditd
+        } else if all(key::IMAGE | key::COMMAND_LINE) && any(key::PROCESS_ID | key::PARENT_IMAGE) {
+            SourceKind::Process
+        } else {
+            SourceKind::Generic
+        };
+        Scan { kind, dotted_keys }
+    }
 }
 
 /// The event in the shape rules expect: Windows (and Sysmon for Linux) event JSON flattened,
@@ -573,6 +672,134 @@ pub fn entities(kind: SourceKind, event: &Value) -> BTreeMap<String, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Recognition as it was written before [`Scan`]: one map lookup per key and value it
+    /// tests. The scan must agree with it on every event.
+    fn recognise_by_lookups(event: &Value) -> SourceKind {
+        let Some(o) = event.as_object() else {
+            return SourceKind::Generic;
+        };
+        let has = |k: &str| o.contains_key(k);
+        let s = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("");
+        if o.get("Event").and_then(|e| e.get("System")).is_some()
+            || (has("EventID") && has("Channel"))
+        {
+            SourceKind::Windows
+        } else if s("apiVersion").starts_with("audit.k8s.io/")
+            || (has("auditID") && has("verb") && has("requestURI"))
+        {
+            SourceKind::K8sAudit
+        } else if has("eventSource")
+            && has("eventName")
+            && (has("awsRegion") || has("userIdentity"))
+        {
+            SourceKind::CloudTrail
+        } else if o.get("protoPayload").is_some_and(Value::is_object) {
+            SourceKind::GcpAudit
+        } else if has("operationName") && (has("resourceId") || has("correlationId")) {
+            SourceKind::AzureActivity
+        } else if has("eventType")
+            && has("actor")
+            && (has("displayMessage") || has("legacyEventType"))
+        {
+            SourceKind::Okta
+        } else if has("action")
+            && (has("actor") || has("actor_id"))
+            && (has("_document_id") || has("org") || has("business") || has("repo"))
+        {
+            SourceKind::GitHubAudit
+        } else if has("output_fields") && has("rule") && has("priority") {
+            SourceKind::Falco
+        } else if has("type") && (has("syscall") || s("msg").starts_with("audit(")) {
+            SourceKind::Auditd
+        } else if has("Image") && has("CommandLine") && (has("ProcessId") || has("ParentImage")) {
+            SourceKind::Process
+        } else {
+            SourceKind::Generic
+        }
+    }
+
+    #[test]
+    fn one_pass_scan_agrees_with_lookups() {
+        const KEYS: [&str; 38] = [
+            "Event",
+            "EventID",
+            "Channel",
+            "apiVersion",
+            "auditID",
+            "verb",
+            "requestURI",
+            "eventSource",
+            "eventName",
+            "awsRegion",
+            "userIdentity",
+            "protoPayload",
+            "operationName",
+            "resourceId",
+            "correlationId",
+            "eventType",
+            "actor",
+            "displayMessage",
+            "legacyEventType",
+            "action",
+            "actor_id",
+            "_document_id",
+            "org",
+            "business",
+            "repo",
+            "output_fields",
+            "rule",
+            "priority",
+            "type",
+            "syscall",
+            "msg",
+            "Image",
+            "CommandLine",
+            "ProcessId",
+            "ParentImage",
+            "a.b",
+            "other",
+            "Verb",
+        ];
+        let values = [
+            json!("audit.k8s.io/v1"),
+            json!("audit(1700000000.1:2): x"),
+            json!("Audit.k8s.io/v1"),
+            json!({"System": {}}),
+            json!({"system": 1}),
+            json!([{"System": 1}]),
+            json!(1),
+            json!(null),
+            json!({}),
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut kinds = std::collections::HashSet::new();
+        for _ in 0..20_000 {
+            let mut o = Map::new();
+            for _ in 0..next() % 6 {
+                let k = KEYS[(next() % KEYS.len() as u64) as usize];
+                o.insert(
+                    k.to_owned(),
+                    values[(next() % values.len() as u64) as usize].clone(),
+                );
+            }
+            let event = Value::Object(o);
+            let scan = Scan::of(&event);
+            assert_eq!(scan.kind, recognise_by_lookups(&event), "{event}");
+            let dotted = event.as_object().unwrap().keys().any(|k| k.contains('.'));
+            assert_eq!(scan.dotted_keys, dotted, "{event}");
+            kinds.insert(scan.kind);
+        }
+        // Every kind recognition can return came up.
+        assert_eq!(kinds.len(), 11, "{kinds:?}");
+        assert_eq!(Scan::of(&json!([1])).kind, SourceKind::Generic);
+    }
 
     /// The detector caches a route per kind for the kinds said not to vary: their log sources
     /// must not depend on the event.
