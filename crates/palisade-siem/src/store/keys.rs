@@ -1,4 +1,4 @@
-//! Lookup filters for `user`, `host` and `source_ip` in SQLite day tables (layout 3).
+//! Lookup filters for `user`, `host` and `source_ip` in SQLite day tables (layout 3 and later).
 //!
 //! A B-tree index per column made every stored event a random insert into three indexes, which
 //! cost about 45% of ingest at a million events (`docs/benchmarks-events.md`). Instead, each

@@ -23,8 +23,12 @@
 //! three columns per 1,024 row ids, written in the rows' transaction. A search reads the day's
 //! filters and then only the id ranges of the blocks that may hold the value. Day tables of
 //! layout 2 have B-tree indexes `(user|host|source_ip COLLATE NOCASE, time)` instead; those
-//! cost about 45% of ingest at 1M events (`docs/decisions/0006-lookup-filters.md`). The
-//! database uses `auto_vacuum = INCREMENTAL`, so retention gives dropped days' pages back to
+//! cost about 45% of ingest at 1M events (`docs/decisions/0006-lookup-filters.md`).
+//!
+//! `events_YYYYMMDD_minutes(minute, events)` (layout 4) counts the day's events per minute,
+//! updated in the rows' transaction and by retention. A histogram of every event adds up
+//! minutes and counts rows only for the minutes that straddle a bucket edge: at 10M events it
+//! read every row (3.3 s) before. The database uses `auto_vacuum = INCREMENTAL`, so retention gives dropped days' pages back to
 //! the file system.
 //!
 //! # Query translation
@@ -123,10 +127,24 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "lookup filters",
         "UPDATE event_partitions SET layout = layout WHERE 0;",
     ),
+    // Day tables created from version 4 on (layout 4) keep a count of events per minute that
+    // every writer must update, for the same reason.
+    (
+        4,
+        "minute counts",
+        "UPDATE event_partitions SET layout = layout WHERE 0;",
+    ),
 ];
-/// The day table layout this binary creates: 3 has lookup filters per block of rows
-/// (`super::keys`) in place of layout 2's `(user|host|source_ip, time)` B-tree indexes.
-const LAYOUT: i64 = 3;
+/// The day table layout this binary creates: 4 counts events per minute (`{day}_minutes`), so
+/// that a histogram of every event need not read every event.
+const LAYOUT: i64 = 4;
+/// The first layout with lookup filters per block of rows (`super::keys`), in place of layout
+/// 2's `(user|host|source_ip, time)` B-tree indexes.
+const FILTERED: i64 = 3;
+/// The first layout with a count of events per minute.
+const MINUTE_COUNTS: i64 = 4;
+/// Nanoseconds in a minute.
+const MINUTE: Nanos = 60_000_000_000;
 /// The first layout whose `fields` may be NULL.
 const NULLABLE_FIELDS: i64 = 2;
 /// `fields`' JSON text in a day table row: `raw` when `fields` is NULL.
@@ -377,7 +395,8 @@ fn table_ddl(name: &str) -> String {
              truncated   INTEGER NOT NULL
          );
          CREATE INDEX IF NOT EXISTS {name}_time ON {name} (\"time\");
-         CREATE TABLE IF NOT EXISTS {name}_keys (block INTEGER PRIMARY KEY, bloom BLOB NOT NULL);"
+         CREATE TABLE IF NOT EXISTS {name}_keys (block INTEGER PRIMARY KEY, bloom BLOB NOT NULL);
+         CREATE TABLE IF NOT EXISTS {name}_minutes (minute INTEGER PRIMARY KEY, events INTEGER NOT NULL);"
     )
 }
 
@@ -412,7 +431,10 @@ impl Writer {
             let name = partition_name(day);
             let layout = self.days.get(&day).copied().unwrap_or(1);
             let nullable = layout >= NULLABLE_FIELDS;
-            let filtered = layout >= LAYOUT;
+            let filtered = layout >= FILTERED;
+            let minutes = layout >= MINUTE_COUNTS;
+            // (minute, events) of this run of the batch, in time order mostly.
+            let mut counts: Vec<(i64, i64)> = Vec::new();
             let mut stmt = self.conn.prepare_cached(&format!(
                 "INSERT INTO {name} (\"time\", received, source, kind, host, \"user\", action, object, outcome, source_ip, raw, fields, parse_error, truncated)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -442,7 +464,23 @@ impl Writer {
                     let id = self.conn.last_insert_rowid();
                     add_keys(&self.conn, &mut self.blooms, day, &name, id, e)?;
                 }
+                if minutes {
+                    let m = e.time.div_euclid(MINUTE);
+                    match counts.last_mut() {
+                        Some((last, n)) if *last == m => *n += 1,
+                        _ => counts.push((m, 1)),
+                    }
+                }
                 i += 1;
+            }
+            if !counts.is_empty() {
+                let mut stmt = self.conn.prepare_cached(&format!(
+                    "INSERT INTO {name}_minutes (minute, events) VALUES (?, ?)
+                     ON CONFLICT (minute) DO UPDATE SET events = events + excluded.events"
+                ))?;
+                for (m, n) in counts {
+                    stmt.execute(params![m, n])?;
+                }
             }
         }
         self.save_blooms()?;
@@ -560,7 +598,7 @@ impl Writer {
                     && Some(*day) != newest;
                 if too_old || too_big {
                     self.conn.execute_batch(&format!(
-                        "DROP TABLE IF EXISTS {name}; DROP TABLE IF EXISTS {name}_keys;"
+                        "DROP TABLE IF EXISTS {name}; DROP TABLE IF EXISTS {name}_keys; DROP TABLE IF EXISTS {name}_minutes;"
                     ))?;
                     self.blooms.remove(day);
                     self.conn
@@ -583,6 +621,23 @@ impl Writer {
                     if n > 0 {
                         self.conn
                             .execute(&format!("DELETE FROM {name} WHERE \"time\" < ?"), [c])?;
+                        if self.days.get(day).is_some_and(|l| *l >= MINUTE_COUNTS) {
+                            // Whole minutes before the cut go; the minute it falls in is
+                            // counted again.
+                            let m = c.div_euclid(MINUTE);
+                            self.conn.execute(
+                                &format!("DELETE FROM {name}_minutes WHERE minute < ?"),
+                                [m],
+                            )?;
+                            self.conn.execute(
+                                &format!(
+                                    "UPDATE {name}_minutes SET events = (SELECT count(*) FROM {name}
+                                         WHERE \"time\" >= ?1 AND \"time\" < ?2)
+                                     WHERE minute = ?3"
+                                ),
+                                params![c, (m + 1).saturating_mul(MINUTE), m],
+                            )?;
+                        }
                         self.conn.execute(
                             "UPDATE event_partitions SET events = events - ?, bytes = MAX(bytes - ?, 0), min_time = ? WHERE day = ?",
                             params![n, b, c, day],
@@ -935,10 +990,15 @@ impl SqliteEvents {
     ) -> Result<Vec<(i64, u64)>> {
         let (cond, params) = where_clause(query)?;
         let need = Need::of(query);
+        let every_event = matches!(query, Query::All);
         self.read(move |conn| {
             let days = days_in(conn, from, to, Order::Asc)?;
             let mut out = Vec::new();
             for (day, name, layout) in &days {
+                if every_event && *layout >= MINUTE_COUNTS {
+                    histogram_by_minutes(conn, *day, name, from, to, width, &mut out)?;
+                    continue;
+                }
                 let ids = narrow(conn, name, *layout, &need)?;
                 if ids == Narrow::Nothing {
                     continue;
@@ -1032,10 +1092,62 @@ impl rusqlite::ToSql for Param {
     }
 }
 
+/// The histogram of every event of one day table, as `(bucket index, events)`, from its
+/// minute counts: a minute inside one bucket and inside `[from, to)` adds its count; only the
+/// minutes that straddle a bucket edge or an end of the range are counted from rows (through
+/// the time index). A day of 1,440 minutes is at most 1,440 small rows to read, where counting
+/// rows would read every event of the day.
+fn histogram_by_minutes(
+    conn: &Connection,
+    day: i64,
+    name: &str,
+    from: Nanos,
+    to: Nanos,
+    width: Nanos,
+    out: &mut Vec<(i64, u64)>,
+) -> Result<()> {
+    let day_start = day.saturating_mul(DAY);
+    let lo = from.max(day_start);
+    let hi = to.min(day_start.saturating_add(DAY));
+    if lo >= hi {
+        return Ok(());
+    }
+    let bucket = |t: Nanos| ((t as i128 - from as i128) / width as i128) as i64;
+    let mut minutes = conn.prepare_cached(&format!(
+        "SELECT minute, events FROM {name}_minutes WHERE minute >= ? AND minute <= ? AND events > 0 ORDER BY minute"
+    ))?;
+    let mut rows = minutes.query(params![lo.div_euclid(MINUTE), (hi - 1).div_euclid(MINUTE)])?;
+    let mut straddling = Vec::new();
+    while let Some(r) = rows.next()? {
+        let (m, n): (i64, i64) = (r.get(0)?, r.get(1)?);
+        let start = m.saturating_mul(MINUTE);
+        let end = start.saturating_add(MINUTE);
+        if start >= lo && end <= hi && bucket(start) == bucket(end - 1) {
+            out.push((bucket(start), n as u64));
+        } else {
+            straddling.push((start.max(lo), end.min(hi)));
+        }
+    }
+    let mut count = conn.prepare_cached(&format!(
+        "SELECT (\"time\" - ?1) / ?2, count(*) FROM {name} WHERE \"time\" >= ?3 AND \"time\" < ?4 GROUP BY 1"
+    ))?;
+    for (a, b) in straddling {
+        // Bucket indexes counted from the bucket `a` is in, so that `time - base` is small.
+        let first = bucket(a);
+        let base = (from as i128 + first as i128 * width as i128) as i64;
+        let mut q = count.query(params![base, width, a, b])?;
+        while let Some(r) = q.next()? {
+            let (k, n): (i64, i64) = (r.get(0)?, r.get(1)?);
+            out.push((first + k, n as u64));
+        }
+    }
+    Ok(())
+}
+
 /// Which rows of a day table a search with this need reads: all (layouts before 3, or nothing
 /// to narrow by), none, or the blocks whose filter may hold a match.
 fn narrow(conn: &Connection, name: &str, layout: i64, need: &Need) -> Result<Narrow> {
-    if layout < LAYOUT || *need == Need::Any {
+    if layout < FILTERED || *need == Need::Any {
         return Ok(Narrow::All);
     }
     let mut stmt = conn.prepare_cached(&format!(
@@ -1367,6 +1479,106 @@ mod tests {
             id_ranges("events_20261120", &Narrow::All, |_| String::new()),
             ("events_20261120".to_owned(), String::new())
         );
+    }
+
+    /// A histogram of every event (read from the minute counts) equals one counted from the
+    /// event times, and one the store counts from rows (a filter every event passes), for
+    /// ranges and bucket widths that cut through minutes; also after retention trims a day in
+    /// the middle of a minute.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn histograms_from_minute_counts() {
+        let dir = std::env::temp_dir().join(format!("palisade-minutes-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("events.db");
+        let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        let d0 = 20_700i64 * DAY;
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut times = Vec::new();
+        for i in 0..6_000u64 {
+            let t = match i % 4 {
+                // Anywhere in three days, out of order.
+                0 | 1 => (next() % (3 * DAY as u64)) as i64,
+                // Crowded into a few minutes, some on their first nanosecond.
+                2 => (next() % 5) as i64 * 7 * MINUTE + (next() % 3) as i64 * (MINUTE / 2),
+                _ => DAY + 61 * MINUTE + (next() % MINUTE as u64) as i64,
+            };
+            times.push(d0 + t);
+        }
+        for chunk in times.chunks(500) {
+            let batch: Vec<Event> = chunk
+                .iter()
+                .map(|&t| event(t, "{}", serde_json::json!({})))
+                .collect();
+            assert_eq!(store.append(&batch).await.unwrap().accepted, 500);
+        }
+        let all = crate::query::Query::All;
+        let rows = crate::query::parse("kind:json").unwrap();
+        let check = |times: Vec<Nanos>| {
+            let store = store.clone();
+            let (all, rows) = (all.clone(), rows.clone());
+            async move {
+                for (from, to, buckets) in [
+                    (d0, d0 + 3 * DAY, 168u32),
+                    (d0 - DAY, d0 + 4 * DAY, 7),
+                    (d0 + 123_456_789, d0 + 2 * DAY + 987_654_321, 100),
+                    (d0 + DAY + 60 * MINUTE + 17, d0 + DAY + 63 * MINUTE - 5, 13),
+                    (d0 + 7 * MINUTE, d0 + 7 * MINUTE + 1, 1),
+                    (d0, d0 + 3 * DAY, 1),
+                ] {
+                    let width = super::super::bucket_width(from, to, buckets);
+                    let mut expected = vec![0u64; buckets as usize];
+                    for &t in times.iter().filter(|&&t| t >= from && t < to) {
+                        expected[((t - from) / width) as usize] += 1;
+                    }
+                    let counted = |h: Vec<super::super::Bucket>| -> Vec<u64> {
+                        h.iter().map(|b| b.count).collect()
+                    };
+                    let by_minutes = store.histogram(&all, from, to, buckets).await.unwrap();
+                    assert_eq!(counted(by_minutes), expected, "{from} {to} {buckets}");
+                    let by_rows = store.histogram(&rows, from, to, buckets).await.unwrap();
+                    assert_eq!(counted(by_rows), expected, "{from} {to} {buckets}");
+                }
+            }
+        };
+        check(times.clone()).await;
+        // Minute counts hold every event.
+        {
+            let c = Connection::open(&path).unwrap();
+            let total: i64 = (0..3)
+                .map(|d| {
+                    c.query_row(
+                        &format!(
+                            "SELECT sum(events) FROM {}_minutes",
+                            partition_name(20_700 + d)
+                        ),
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .unwrap()
+                })
+                .sum();
+            assert_eq!(total, 6_000);
+        }
+        // Cut inside the crowded minute of the second day.
+        let cut = d0 + DAY + 61 * MINUTE + MINUTE / 3;
+        let now = cut + 10 * DAY;
+        let policy = crate::store::Retention {
+            max_age: Some(std::time::Duration::from_nanos((now - cut) as u64)),
+            max_bytes: None,
+        };
+        let report = store.retain(policy, now).await.unwrap();
+        let kept: Vec<Nanos> = times.iter().copied().filter(|&t| t >= cut).collect();
+        assert_eq!(report.events_deleted as usize, times.len() - kept.len());
+        check(kept).await;
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A day table made before `fields` could be NULL (schema version 1) still takes events
