@@ -5,6 +5,10 @@
 //! Prints rules loaded, events/s, matches and the time per event. Without --rules it runs the
 //! built-in pack.
 
+/// The allocator the `palisade` binary uses, so that this measures what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::Instant;
 
 use palisade_detect::{Detector, Input, Options, RuleSet};

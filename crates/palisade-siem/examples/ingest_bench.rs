@@ -19,6 +19,10 @@
 //! measured on its own first and reported; the store's CPU is the process total minus it.
 //! Prints one `RESULT key=value …` line for bench/events.sh.
 
+/// The allocator the `palisade` binary uses, so that this measures what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use palisade_siem::event::{Event, Nanos};
