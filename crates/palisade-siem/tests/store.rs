@@ -307,6 +307,18 @@ async fn wildcards_and_logic(loc: String) {
     assert_eq!(letters(&s, &field("verb", "*")).await, "ab");
     assert_eq!(letters(&s, &field("verb", "c*e")).await, "a");
     assert_eq!(letters(&s, &field("verb", "c*x")).await, "");
+    // The JSON text pre-test quotes values only a string can match, open where `*` is.
+    assert_eq!(letters(&s, &field("verb", "delet")).await, "");
+    assert_eq!(letters(&s, &field("user.username", "ALICE")).await, "a");
+    assert_eq!(letters(&s, &field("procid", "42")).await, "c");
+    assert_eq!(letters(&s, &field("procid", "4*")).await, "c");
+    assert_eq!(
+        letters(&s, &field("objectRef.namespace", "*system")).await,
+        "b"
+    );
+    assert_eq!(letters(&s, &field("note", "50%*")).await, "d");
+    assert_eq!(letters(&s, &field("quote", "*quoted*")).await, "d");
+    assert_eq!(letters(&s, &field("quote", "it's*")).await, "d");
     let not_alice = Query::Not(Box::new(field("user", "alice")));
     assert_eq!(letters(&s, &not_alice).await, "bcd");
     let not_code = Query::Not(Box::new(field("responseStatus.code", "201")));

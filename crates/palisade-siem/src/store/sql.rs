@@ -62,6 +62,13 @@ pub(crate) struct Pattern {
     pub escaped: bool,
     /// The value itself when it has no wildcard (`field:value` is then plain equality).
     pub exact: Option<String>,
+    /// A `LIKE` pattern that the JSON text of every event with a match contains, when JSON
+    /// writes the value's characters as they are (not `escaped`, not `unicode`). A value no
+    /// number or boolean could match (it has a character other than digits, `.+-` and the
+    /// letters of `true`/`false`) can only match a string, which JSON writes between quotes:
+    /// the quotes are part of the pattern where the value is not open-ended (`*`), so that
+    /// `verb:delete` does not pass on `"DeleteOptions"`.
+    pub in_json: String,
 }
 
 fn pattern(value: &str, contains: bool) -> Pattern {
@@ -94,11 +101,25 @@ fn pattern(value: &str, contains: bool) -> Pattern {
         like.push('%');
     }
     let exact = (!contains && !value.contains('*')).then(|| value.to_string());
+    let string_only = value
+        .chars()
+        .any(|c| c != '*' && !"0123456789.+-eEtTrRuUfFaAlLsS".contains(c));
+    let quote = |open: bool| if string_only && !open { "\"" } else { "" };
+    let in_json = if contains {
+        like.clone()
+    } else {
+        format!(
+            "%{}{like}{}%",
+            quote(value.starts_with('*')),
+            quote(value.ends_with('*'))
+        )
+    };
     Pattern {
         like,
         unicode,
         escaped,
         exact,
+        in_json,
     }
 }
 
@@ -235,8 +256,18 @@ mod tests {
                 unicode: true,
                 escaped: false,
                 exact: Some("STRASSE Ä".to_lowercase()),
+                in_json: format!("%\"{}\"%", "STRASSE Ä".to_lowercase()),
             }
         );
+        // What the JSON text must contain: quoted where only a string can match.
+        assert_eq!(like_pattern("delete").in_json, "%\"delete\"%");
+        assert_eq!(like_pattern("prod/*").in_json, "%\"prod/%%");
+        assert_eq!(like_pattern("*secrets").in_json, "%%secrets\"%");
+        assert_eq!(like_pattern("403").in_json, "%403%");
+        assert_eq!(like_pattern("TRUE").in_json, "%TRUE%");
+        assert_eq!(like_pattern("-1.5e3").in_json, "%-1.5e3%");
+        assert_eq!(like_pattern("4*").in_json, "%4%%");
+        assert_eq!(like_pattern("50%").in_json, "%\"50\\%\"%");
     }
 
     #[test]

@@ -1343,9 +1343,10 @@ impl Leaves for Lite {
         };
         let mut pre = self.key_prefilter(keys);
         // The value's characters are in the JSON text as they are when JSON needs no escape for
-        // them: the pattern must then match somewhere in it.
+        // them: the pattern must then match somewhere in it (between quotes, when only a string
+        // can match).
         if !pattern.unicode && !pattern.escaped {
-            let p = self.bind(Param::Text(format!("%{}%", pattern.like)));
+            let p = self.bind(Param::Text(pattern.in_json.clone()));
             pre.push_str(&format!("{FIELDS} LIKE {p} ESCAPE '\\' AND "));
         }
         let n = keys.len();
