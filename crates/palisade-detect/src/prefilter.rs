@@ -251,10 +251,14 @@ fn condition_gate(c: &ConditionExpr, dets: &HashMap<String, CompiledDetection>) 
             quantifier,
             pattern,
         } => {
-            let named = dets
+            // In name order: the map's order differs between compiled copies of a rule, and
+            // pruning along the way would make the gate depend on it.
+            let mut named: Vec<(&String, &CompiledDetection)> = dets
                 .iter()
                 .filter(|(name, _)| pattern.matches_detection_name(name))
-                .map(|(_, d)| detection_gate(d));
+                .collect();
+            named.sort_by(|a, b| a.0.cmp(b.0));
+            let named = named.into_iter().map(|(_, d)| detection_gate(d));
             match quantifier {
                 // At least one named detection must hold (none named: never true).
                 Quantifier::Any => any(named),
