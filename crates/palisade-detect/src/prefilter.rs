@@ -178,6 +178,105 @@ fn needles(m: &CompiledMatcher, field: &str) -> Option<Gate> {
             rsigma_eval::matcher::GroupMode::Any => any_needles(children, field),
             rsigma_eval::matcher::GroupMode::All => all_needles(children, field),
         },
+        CompiledMatcher::Regex(re) => regex_needles(re.as_str(), field),
+        CompiledMatcher::RegexSetMatch { set, mode } => {
+            let parts = set.patterns().iter().map(|p| regex_needles(p, field));
+            match mode {
+                rsigma_eval::matcher::GroupMode::Any => {
+                    let parts: Option<Vec<Gate>> = parts.collect();
+                    parts.filter(|p| !p.is_empty()).map(any)
+                }
+                rsigma_eval::matcher::GroupMode::All => {
+                    let parts: Vec<Gate> = parts.flatten().collect();
+                    (!parts.is_empty()).then(|| all(parts))
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Shortest text worth a needle: shorter ones would pass on most events.
+const MIN_REGEX_NEEDLE: usize = 3;
+
+/// What every match of a regex must contain, as needles for the lower-cased text: for each
+/// top-level alternative, the longest run of characters the alternative must match one after
+/// another. Sigma wildcards compile to such regexes (`Trojan*FOUND` to `(?i)^Trojan.*FOUND$`).
+/// `None` when an alternative has no run of [`MIN_REGEX_NEEDLE`] characters.
+///
+/// A run takes only characters whose lower-cased form the text then holds: ASCII characters
+/// written as themselves, and ASCII letters matched in either case and nothing else. `(?i)`
+/// also matches `ſ` for `s` and the Kelvin sign for `k` (Unicode case folding), which
+/// lower-casing the text does not turn into `s` and `k`: those letters end a run.
+fn regex_needles(pattern: &str, field: &str) -> Option<Gate> {
+    use regex_syntax::hir::HirKind;
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let alternatives = match hir.kind() {
+        HirKind::Alternation(xs) => xs.iter().collect(),
+        _ => vec![&hir],
+    };
+    let mut clause = Vec::with_capacity(alternatives.len());
+    for alt in alternatives {
+        clause.push(Atom::Needle(field.to_owned(), longest_run(alt)?));
+    }
+    Some(vec![clause])
+}
+
+/// The longest run of [`run_text`] pieces in a concatenation (or the one piece).
+fn longest_run(h: &regex_syntax::hir::Hir) -> Option<String> {
+    use regex_syntax::hir::HirKind;
+    let parts = match h.kind() {
+        HirKind::Concat(xs) => xs.as_slice(),
+        _ => std::slice::from_ref(h),
+    };
+    let (mut best, mut run) = (String::new(), String::new());
+    for p in parts {
+        match p.kind() {
+            // Zero-width: the text on both sides is still one run.
+            HirKind::Look(_) | HirKind::Empty => {}
+            _ => match run_text(p) {
+                Some(t) => run.push_str(&t),
+                None => {
+                    if run.len() > best.len() {
+                        best = std::mem::take(&mut run);
+                    }
+                    run.clear();
+                }
+            },
+        }
+    }
+    if run.len() > best.len() {
+        best = run;
+    }
+    (best.len() >= MIN_REGEX_NEEDLE).then_some(best)
+}
+
+/// The lower-cased text one piece of a regex always matches, when it is plain enough.
+fn run_text(h: &regex_syntax::hir::Hir) -> Option<String> {
+    use regex_syntax::hir::{Class, HirKind};
+    match h.kind() {
+        HirKind::Literal(lit) => {
+            let text = std::str::from_utf8(&lit.0).ok()?;
+            text.is_ascii().then(|| text.to_ascii_lowercase())
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            let r = c.ranges();
+            match r {
+                [one] if one.start() == one.end() && one.start().is_ascii() => {
+                    Some(one.start().to_ascii_lowercase().to_string())
+                }
+                [a, b]
+                    if a.start() == a.end()
+                        && b.start() == b.end()
+                        && a.start().is_ascii_uppercase()
+                        && a.start().to_ascii_lowercase() == b.start() =>
+                {
+                    Some(b.start().to_string())
+                }
+                _ => None,
+            }
+        }
+        HirKind::Capture(cap) => run_text(&cap.sub),
         _ => None,
     }
 }
@@ -884,6 +983,108 @@ mod tests {
         let mut candidates = Vec::new();
         pf.candidates(&FastEvent::new(&event), |i| candidates.push(i));
         assert_eq!(candidates, vec![4]);
+    }
+
+    #[test]
+    fn regex_needles_take_the_longest_plain_run() {
+        let n = |p: &str| {
+            regex_needles(p, "f").map(|g| {
+                g.into_iter()
+                    .flatten()
+                    .map(|a| match a {
+                        Atom::Needle(_, t) => t,
+                        other => panic!("{other:?}"),
+                    })
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(n("(?i)^Trojan.*FOUND$"), Some(vec!["trojan".to_owned()]));
+        assert_eq!(
+            n("(?i)^cat /dev/null >.*sh_history$"),
+            Some(vec!["cat /dev/null >".to_owned()])
+        );
+        // `s` and `k` also match `ſ` and the Kelvin sign under (?i): they end a run.
+        assert_eq!(n("(?i)history -c"), Some(vec!["tory -c".to_owned()]));
+        assert_eq!(n("(?i)kkkk"), None);
+        assert_eq!(n("kkkk"), Some(vec!["kkkk".to_owned()]));
+        assert_eq!(
+            n("(?i)abc|defg"),
+            Some(vec!["abc".to_owned(), "defg".to_owned()])
+        );
+        assert_eq!(n("abc|de"), None);
+        assert_eq!(n(r"Foo\.Bar"), Some(vec!["foo.bar".to_owned()]));
+        assert_eq!(n("[a-z]+"), None);
+        assert_eq!(n("(?i)straße"), Some(vec!["tra".to_owned()]));
+        assert_eq!(n("(ab)cd"), Some(vec!["abcd".to_owned()]));
+        assert_eq!(n("not a regex ("), None);
+    }
+
+    /// Whatever a wildcard regex matches, in any casing Unicode folds together, holds one of
+    /// its needles once lower-cased as [`search`] lower-cases it.
+    #[test]
+    fn regex_needles_hold_in_every_match() {
+        const PIECES: [&str; 12] = ["s", "k", "a", "b", "t", "/", " ", "-", "ß", "é", "x1", "sk"];
+        let variants = |c: char| -> Vec<String> {
+            match c {
+                's' => vec!["s".into(), "S".into(), "\u{17F}".into()],
+                'k' => vec!["k".into(), "K".into(), "\u{212A}".into()],
+                'é' => vec!["é".into(), "É".into()],
+                'ß' => vec!["ß".into(), "ẞ".into()],
+                c => vec![c.to_string(), c.to_uppercase().to_string()],
+            }
+        };
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut gated = 0;
+        for _ in 0..3000 {
+            let ci = next() % 2 == 0;
+            let parts: Vec<String> = (0..1 + next() % 3)
+                .map(|_| {
+                    (0..1 + next() % 6)
+                        .map(|_| PIECES[(next() % 12) as usize])
+                        .collect()
+                })
+                .collect();
+            let pattern = format!(
+                "{}^{}$",
+                if ci { "(?i)" } else { "" },
+                parts
+                    .iter()
+                    .map(|p| regex::escape(p))
+                    .collect::<Vec<_>>()
+                    .join(".*")
+            );
+            let re = regex::Regex::new(&pattern).unwrap();
+            let Some(gate) = regex_needles(&pattern, "f") else {
+                continue;
+            };
+            gated += 1;
+            for _ in 0..5 {
+                let mut text = String::new();
+                for (i, part) in parts.iter().enumerate() {
+                    if i > 0 {
+                        text.push_str(["", "Zz", "ſK"][(next() % 3) as usize]);
+                    }
+                    for c in part.chars() {
+                        let v = if ci { variants(c) } else { vec![c.to_string()] };
+                        text.push_str(&v[(next() % v.len() as u64) as usize]);
+                    }
+                }
+                assert!(re.is_match(&text), "{pattern} {text:?}");
+                let lowered = text.to_lowercase();
+                let found = gate[0].iter().any(|a| match a {
+                    Atom::Needle(_, t) => lowered.contains(t.as_str()),
+                    _ => false,
+                });
+                assert!(found, "{pattern} {text:?} {gate:?}");
+            }
+        }
+        assert!(gated > 500, "{gated}");
     }
 
     /// Reading JSON values directly coerces text and numbers exactly as rsigma's

@@ -102,8 +102,39 @@ fn witness(m: &CompiledMatcher, upper: bool) -> Option<Value> {
             rsigma_eval::matcher::GroupMode::All => all_witness(children, upper),
         },
         CompiledMatcher::AllOf(ms) => all_witness(ms, upper),
+        CompiledMatcher::Regex(re) => regex_witness(re, upper),
+        CompiledMatcher::RegexSetMatch { set, .. } => set.patterns().iter().find_map(|p| {
+            regex::Regex::new(p)
+                .ok()
+                .and_then(|re| regex_witness(&re, upper))
+        }),
         _ => None,
     }
+}
+
+/// A text a Sigma wildcard's regex (`(?i)^a.*b$` and the like) matches: `.*` and `.` filled
+/// in, escapes undone. `None` for other regexes.
+fn regex_witness(re: &regex::Regex, upper: bool) -> Option<Value> {
+    let p = re.as_str();
+    let p = p.strip_prefix("(?i)").unwrap_or(p);
+    let p = p.strip_prefix('^').unwrap_or(p);
+    let p = p.strip_suffix('$').unwrap_or(p);
+    let mut text = String::new();
+    let mut chars = p.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => text.push(chars.next()?),
+            '.' if chars.peek() == Some(&'*') => {
+                chars.next();
+                text.push_str("mid");
+            }
+            '.' => text.push('y'),
+            '(' | ')' | '[' | ']' | '|' | '+' | '?' | '{' | '}' | '*' | '^' | '$' => return None,
+            c => text.push(c),
+        }
+    }
+    let text = if upper { text.to_uppercase() } else { text };
+    re.is_match(&text).then_some(Value::String(text))
 }
 
 /// `contains|all` and the like: every part's text, side by side.
