@@ -101,6 +101,11 @@ impl FieldPath {
     pub(crate) fn as_str(&self) -> &str {
         &self.full
     }
+
+    /// The first segment, for a plain path.
+    pub(crate) fn first_segment(&self) -> Option<&str> {
+        self.plain.then(|| self.segs[0].as_str())
+    }
 }
 
 impl<'a> FastEvent<'a> {
@@ -161,8 +166,50 @@ impl<'a> FastEvent<'a> {
         {
             return one(Some(v), visit);
         }
-        let Some(mut cur) = segs.first().and_then(|s| obj.get(s.as_ref())) else {
+        let Some(cur) = segs.first().and_then(|s| obj.get(s.as_ref())) else {
             return Resolved::Found(0);
+        };
+        Self::descend_rest(cur, segs, visit)
+    }
+
+    /// The top-level object's entries in key order, when a plain path's first segment may be
+    /// looked up among them instead of in the map (see [`FastEvent::resolve_first`]): the
+    /// event is an object and no key holds a dot.
+    pub(crate) fn sorted_entries(&self) -> Option<&'a serde_json::Map<String, Value>> {
+        match self.root {
+            Value::Object(m) if !self.dotted_keys => Some(m),
+            _ => None,
+        }
+    }
+
+    /// [`FastEvent::resolve_path`] for a plain path whose first segment the caller already
+    /// looked up at the top level (in [`FastEvent::sorted_entries`]): `first` is what it
+    /// found there.
+    pub(crate) fn resolve_first(
+        path: &FieldPath,
+        first: Option<&'a Value>,
+        visit: &mut dyn FnMut(&'a Value),
+    ) -> Resolved {
+        debug_assert!(path.plain);
+        match first {
+            None => Resolved::Found(0),
+            Some(v) if path.segs.len() == 1 => {
+                visit(v);
+                Resolved::Found(1)
+            }
+            Some(v) => Self::descend_rest(v, &path.segs, visit),
+        }
+    }
+
+    /// The rest of a walk whose first segment led to `cur`.
+    fn descend_rest<S: AsRef<str>>(
+        mut cur: &'a Value,
+        segs: &[S],
+        visit: &mut dyn FnMut(&'a Value),
+    ) -> Resolved {
+        let one = |v: &'a Value, visit: &mut dyn FnMut(&'a Value)| {
+            visit(v);
+            Resolved::Found(1)
         };
         let mut i = 1;
         while i < segs.len() {
@@ -179,7 +226,7 @@ impl<'a> FastEvent<'a> {
             }
         }
         if i == segs.len() {
-            return one(Some(cur), visit);
+            return one(cur, visit);
         }
         let mut count = 0;
         walk(cur, &segs[i..], &mut |v| {

@@ -413,6 +413,12 @@ pub(crate) struct Prefilter {
     fields: Vec<FieldIndex>,
     /// Per clause id, the fields (indexes into `fields`) its atoms look at.
     clause_fields: Vec<Vec<u32>>,
+    /// The primary fields with a plain path, by first segment: their first segments are found
+    /// in one merge with the event's keys (which serde_json keeps sorted) instead of one map
+    /// lookup each.
+    by_first: Vec<u32>,
+    /// The other primary fields (keywords, paths with brackets or escapes).
+    other_primary: Vec<u32>,
 }
 
 /// Counts for reports and tests.
@@ -566,6 +572,16 @@ impl Prefilter {
                 primary: primary[fi],
             });
         }
+        let (mut by_first, other_primary): (Vec<u32>, Vec<u32>) = (0..fields.len() as u32)
+            .filter(|&fi| fields[fi as usize].primary)
+            .partition(|&fi| {
+                let f = &fields[fi as usize];
+                !f.keywords && f.path.first_segment().is_some()
+            });
+        by_first.sort_by(|&a, &b| {
+            let seg = |fi: u32| fields[fi as usize].path.first_segment().unwrap_or("");
+            seg(a).cmp(seg(b))
+        });
         Prefilter {
             rules: rules.len(),
             always,
@@ -573,6 +589,8 @@ impl Prefilter {
             others,
             fields,
             clause_fields,
+            by_first,
+            other_primary,
         }
     }
 
@@ -601,14 +619,7 @@ impl Prefilter {
             }
             return;
         }
-        let resolved = event.resolve_path(&f.path, &mut |v| {
-            if let Some(ac) = &f.automaton {
-                each_json_text(v, &mut |text| search(f, ac, text, marks));
-            }
-            if !f.numbers.is_empty() {
-                each_json_number(v, &mut |x| number(f, x, marks));
-            }
-        });
+        let resolved = event.resolve_path(&f.path, &mut |v| value(f, v, marks));
         let present = match resolved {
             Resolved::Found(n) => n > 0,
             Resolved::Fallback => match event.get_field(f.path.as_str()) {
@@ -631,6 +642,52 @@ impl Prefilter {
         }
     }
 
+    /// [`Prefilter::look`] for a field in `by_first`, given what its first segment names at
+    /// the event's top level.
+    fn look_first(&self, fi: usize, first: Option<&Value>, marks: &mut [u64]) {
+        let f = &self.fields[fi];
+        let resolved = FastEvent::resolve_first(&f.path, first, &mut |v| value(f, v, marks));
+        if matches!(resolved, Resolved::Found(n) if n > 0) {
+            for &c in &f.present {
+                set(marks, c);
+            }
+        }
+    }
+
+    /// Look at every primary field (the order does not matter: looking only sets marks).
+    fn look_primary(&self, event: &FastEvent<'_>, clauses: &mut [u64], looked: &mut [u64]) {
+        let Some(entries) = event.sorted_entries() else {
+            for fi in self.by_first.iter().chain(&self.other_primary) {
+                self.look(*fi as usize, event, clauses);
+                set(looked, *fi);
+            }
+            return;
+        };
+        let mut keys = entries.iter().peekable();
+        for &fi in &self.by_first {
+            let seg = self.fields[fi as usize].path.first_segment().unwrap_or("");
+            let mut first = None;
+            while let Some((k, v)) = keys.peek() {
+                match k.as_str().cmp(seg) {
+                    std::cmp::Ordering::Less => {
+                        keys.next();
+                    }
+                    std::cmp::Ordering::Equal => {
+                        first = Some(*v);
+                        break;
+                    }
+                    std::cmp::Ordering::Greater => break,
+                }
+            }
+            self.look_first(fi as usize, first, clauses);
+            set(looked, fi);
+        }
+        for &fi in &self.other_primary {
+            self.look(fi as usize, event, clauses);
+            set(looked, fi);
+        }
+    }
+
     /// Call `found` with each candidate rule for `event`, in rule order.
     fn candidates(&self, event: &FastEvent<'_>, mut found: impl FnMut(usize)) {
         // Clause bits, then one bit per field: looked at already.
@@ -645,12 +702,8 @@ impl Prefilter {
             &mut heap
         };
         marks[..clause_words].copy_from_slice(&self.always);
-        for (fi, f) in self.fields.iter().enumerate() {
-            if f.primary {
-                self.look(fi, event, &mut marks[..clause_words]);
-                set(&mut marks[clause_words..], fi as u32);
-            }
-        }
+        let (clauses, looked) = marks.split_at_mut(clause_words);
+        self.look_primary(event, clauses, looked);
         for w in 0..self.rules.div_ceil(64) {
             let mut bits = marks[w];
             while bits != 0 {
@@ -730,6 +783,16 @@ impl Prefilter {
             }
         }
         (matched, missed)
+    }
+}
+
+/// Mark what one of the field's values satisfies: its needles and numbers.
+fn value(f: &FieldIndex, v: &Value, marks: &mut [u64]) {
+    if let Some(ac) = &f.automaton {
+        each_json_text(v, &mut |text| search(f, ac, text, marks));
+    }
+    if !f.numbers.is_empty() {
+        each_json_number(v, &mut |x| number(f, x, marks));
     }
 }
 
