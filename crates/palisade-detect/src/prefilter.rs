@@ -656,7 +656,14 @@ impl Prefilter {
 
     /// Look at every primary field (the order does not matter: looking only sets marks).
     fn look_primary(&self, event: &FastEvent<'_>, clauses: &mut [u64], looked: &mut [u64]) {
-        let Some(entries) = event.sorted_entries() else {
+        // A merge walks every key; a lookup costs about log2(keys) comparisons. Merge only
+        // when the fields outnumber what their lookups would compare (measured: with the first
+        // 100 SigmaHQ rules a merge was 10% slower, with all 451 4% faster).
+        let entries = event.sorted_entries().filter(|e| {
+            let m = self.by_first.len();
+            m * (usize::BITS - e.len().leading_zeros()) as usize > 2 * (e.len() + m)
+        });
+        let Some(entries) = entries else {
             for fi in self.by_first.iter().chain(&self.other_primary) {
                 self.look(*fi as usize, event, clauses);
                 set(looked, *fi);
