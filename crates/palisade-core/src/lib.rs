@@ -13,6 +13,7 @@ pub mod finding;
 pub mod hash;
 pub mod ignore;
 pub mod report;
+pub mod rng;
 pub mod rule;
 pub mod severity;
 pub mod time;

@@ -1103,13 +1103,8 @@ mod tests {
                 c => vec![c.to_string(), c.to_uppercase().to_string()],
             }
         };
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = palisade_core::rng::XorShift::new(0x9E37_79B9_7F4A_7C15);
+        let mut next = move || rng.next_u64();
         let mut gated = 0;
         for _ in 0..3000 {
             let ci = next() % 2 == 0;

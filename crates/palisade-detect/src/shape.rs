@@ -772,13 +772,8 @@ mod tests {
             json!(null),
             json!({}),
         ];
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = palisade_core::rng::XorShift::new(0x9E37_79B9_7F4A_7C15);
+        let mut next = || rng.next_u64();
         let mut kinds = std::collections::HashSet::new();
         for _ in 0..20_000 {
             let mut o = Map::new();

@@ -809,18 +809,7 @@ mod tests {
     }
 
     /// A small deterministic generator (xorshift), so the test needs no dependency.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-            items[(self.next() % items.len() as u64) as usize]
-        }
-    }
+    use palisade_core::rng::XorShift as Rng;
 
     /// Random JSON text: small key sets (so duplicates happen), integers and other numbers,
     /// strings with and without escapes JSON needs.
@@ -843,11 +832,11 @@ mod tests {
             "\"b\\u0026c\"",
             "\"\\/d\"",
         ];
-        match rng.next() % if depth == 0 { 1 } else { 4 } {
-            0 => out.push_str(rng.pick(&SCALARS)),
+        match rng.next_u64() % if depth == 0 { 1 } else { 4 } {
+            0 => out.push_str(rng.pick::<&str>(&SCALARS)),
             1 => {
                 out.push('[');
-                for i in 0..rng.next() % 4 {
+                for i in 0..rng.next_u64() % 4 {
                     if i > 0 {
                         out.push(',');
                     }
@@ -857,11 +846,17 @@ mod tests {
             }
             _ => {
                 out.push('{');
-                for i in 0..rng.next() % 5 {
+                for i in 0..rng.next_u64() % 5 {
                     if i > 0 {
                         out.push_str(" , ");
                     }
-                    out.push_str(rng.pick(&["\"k\"", "\"l\"", "\"m\"", "\"\\u006b\"", "\"n o\""]));
+                    out.push_str(rng.pick::<&str>(&[
+                        "\"k\"",
+                        "\"l\"",
+                        "\"m\"",
+                        "\"\\u006b\"",
+                        "\"n o\"",
+                    ]));
                     out.push(':');
                     random_json(rng, depth - 1, out);
                 }
@@ -886,7 +881,7 @@ mod tests {
         ];
         let mut texts: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
         texts.push(format!("{}1{}", "[".repeat(200), "]".repeat(200)));
-        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        let mut rng = Rng::new(0x2545_F491_4F6C_DD1D);
         for _ in 0..5000 {
             let mut t = String::from("{\"top\":");
             random_json(&mut rng, 4, &mut t);
@@ -977,12 +972,12 @@ mod tests {
             "-",
             "x",
         ];
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
         let mut o = opts();
         o.max_event_bytes = 64;
         for _ in 0..3000 {
-            let n = (rng.next() % 40) as usize;
-            let input: String = (0..n).map(|_| rng.pick(&pieces)).collect();
+            let n = (rng.next_u64() % 40) as usize;
+            let input: String = (0..n).map(|_| *rng.pick(&pieces)).collect();
             let detected = detect(input.as_bytes());
             for kind in Kind::ALL {
                 for e in parse(kind, input.as_bytes(), &o) {

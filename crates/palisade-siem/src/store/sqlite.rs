@@ -1418,6 +1418,14 @@ fn where_clause(q: &Query) -> Result<(String, Vec<Param>)> {
 mod tests {
     use super::*;
 
+    /// An empty directory of this test's own under the temporary directory.
+    fn fresh_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("palisade-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     fn event(time: Nanos, raw: &str, fields: serde_json::Value) -> Event {
         Event {
             time,
@@ -1488,19 +1496,12 @@ mod tests {
     /// the middle of a minute.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn histograms_from_minute_counts() {
-        let dir = std::env::temp_dir().join(format!("palisade-minutes-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = fresh_dir("minutes");
         let path = dir.join("events.db");
         let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
         let d0 = 20_700i64 * DAY;
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = palisade_core::rng::XorShift::new(0x2545_F491_4F6C_DD1D);
+        let mut next = move || rng.next_u64();
         let mut times = Vec::new();
         for i in 0..6_000u64 {
             let t = match i % 4 {
@@ -1586,9 +1587,7 @@ mod tests {
     /// whose `fields` is `raw` parsed (it gets `raw`'s text); a new day stores NULL.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn version_1_day_tables_keep_fields() {
-        let dir = std::env::temp_dir().join(format!("palisade-layout-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = fresh_dir("layout");
         let path = dir.join("events.db");
         let old = 20_000i64;
         {
