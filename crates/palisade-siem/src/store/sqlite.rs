@@ -579,18 +579,22 @@ impl Writer {
 
     fn retain(&mut self, cutoff: Option<Nanos>, max_bytes: Option<u64>) -> Result<RetentionReport> {
         let mut report = RetentionReport::default();
-        let parts: Vec<(i64, String, i64, i64)> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT day, name, events, bytes FROM event_partitions ORDER BY day")?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect::<rusqlite::Result<_>>()?
-        };
-        let mut total_bytes: i64 = parts.iter().map(|p| p.3).sum();
-        let newest = parts.last().map(|p| p.0);
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let r = (|| -> Result<()> {
-            for (day, name, events, bytes) in &parts {
+            // Read in the transaction, layouts included: another connection (the CLI's
+            // `events ingest`, say) may have made days this writer has not seen.
+            let parts: Vec<(i64, String, i64, i64, i64)> = {
+                let mut stmt = self.conn.prepare(
+                    "SELECT day, name, events, bytes, layout FROM event_partitions ORDER BY day",
+                )?;
+                stmt.query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?
+            };
+            let mut total_bytes: i64 = parts.iter().map(|p| p.3).sum();
+            let newest = parts.last().map(|p| p.0);
+            for (day, name, events, bytes, layout) in &parts {
                 let day_end = (*day + 1).saturating_mul(super::DAY);
                 let too_old = cutoff.is_some_and(|c| day_end <= c);
                 let too_big = max_bytes
@@ -621,7 +625,7 @@ impl Writer {
                     if n > 0 {
                         self.conn
                             .execute(&format!("DELETE FROM {name} WHERE \"time\" < ?"), [c])?;
-                        if self.days.get(day).is_some_and(|l| *l >= MINUTE_COUNTS) {
+                        if *layout >= MINUTE_COUNTS {
                             // Whole minutes before the cut go; the minute it falls in is
                             // counted again.
                             let m = c.div_euclid(MINUTE);
@@ -1580,6 +1584,41 @@ mod tests {
         assert_eq!(report.events_deleted as usize, times.len() - kept.len());
         check(kept).await;
         drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Retention by a store that has not seen the day (another connection made it) still
+    /// trims the day's minute counts.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn retention_trims_minutes_of_days_made_elsewhere() {
+        let dir = fresh_dir("minutes-elsewhere");
+        let path = dir.join("events.db");
+        let server = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        let cli = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        let d0 = 20_700i64 * DAY;
+        let times: Vec<Nanos> = (0..600).map(|i| d0 + i * (MINUTE / 7)).collect();
+        let batch: Vec<Event> = times
+            .iter()
+            .map(|&t| event(t, "{}", serde_json::json!({})))
+            .collect();
+        assert_eq!(cli.append(&batch).await.unwrap().accepted, 600);
+        let cut = d0 + 40 * MINUTE + MINUTE / 3;
+        let now = cut + 30 * DAY;
+        let policy = crate::store::Retention {
+            max_age: Some(std::time::Duration::from_nanos((now - cut) as u64)),
+            max_bytes: None,
+        };
+        let report = server.retain(policy, now).await.unwrap();
+        let kept = times.iter().filter(|&&t| t >= cut).count() as u64;
+        assert_eq!(report.events_deleted, 600 - kept);
+        for store in [&server, &cli] {
+            let h = store
+                .histogram(&crate::query::Query::All, d0, d0 + DAY, 24)
+                .await
+                .unwrap();
+            assert_eq!(h.iter().map(|b| b.count).sum::<u64>(), kept);
+        }
+        drop((server, cli));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
