@@ -670,6 +670,14 @@ impl Prefilter {
             }
             return;
         };
+        // serde_json's map is a BTreeMap unless its `preserve_order` feature is on; the test
+        // `event_keys_come_sorted` guards that.
+        debug_assert!(
+            entries
+                .keys()
+                .zip(entries.keys().skip(1))
+                .all(|(a, b)| a < b)
+        );
         let mut keys = entries.iter().peekable();
         for &fi in &self.by_first {
             let seg = self.fields[fi as usize].path.first_segment().unwrap_or("");
@@ -1053,6 +1061,16 @@ mod tests {
         let mut candidates = Vec::new();
         pf.candidates(&FastEvent::new(&event), |i| candidates.push(i));
         assert_eq!(candidates, vec![4]);
+    }
+
+    /// The merge in `look_primary` needs the event's keys in order: serde_json's map keeps
+    /// them sorted unless a crate in the build turns on its `preserve_order` feature.
+    #[test]
+    fn event_keys_come_sorted() {
+        let event: Value =
+            serde_json::from_str(r#"{"verb": 1, "Image": 2, "apiVersion": 3, "_x": 4}"#).unwrap();
+        let keys: Vec<&String> = event.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["Image", "_x", "apiVersion", "verb"]);
     }
 
     #[test]

@@ -556,8 +556,9 @@ pub(crate) fn json_event(
     }
 }
 
-/// Parses JSON text as `serde_json::from_str::<Value>` does (the same value, the same errors),
-/// and says whether the text is *plain*: no object has a duplicate key (the value keeps the
+/// Parses JSON text as `serde_json::from_str::<Value>` does (the same value, the same errors;
+/// one exception: serde_json's private raw-value key, `$serde_json::private::RawValue`, is an
+/// ordinary key here, as it is in `raw`), and says whether the text is *plain*: no object has a duplicate key (the value keeps the
 /// last, as serde_json does, where SQLite's JSON functions would read the first) and every
 /// number is an integer (`1.50` and `1e2` read back as other text). With [`plain_escapes`],
 /// this is what lets the store keep `raw` alone in place of `fields`
