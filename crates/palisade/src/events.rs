@@ -13,8 +13,11 @@ use palisade_siem::store::{self, EventStore, Search};
 use crate::cli::{EventKindArg, EventStoreArgs, EventsFormatArg, EventsSearchArgs, IngestArgs};
 use crate::{Ctx, UserError};
 
-/// Events appended per transaction.
+/// Events per append call.
 const BATCH: usize = 1000;
+/// Append calls in flight at once: while the store's writer commits some, the next batches
+/// are turned into rows, and the writer commits what is queued together.
+const IN_FLIGHT: usize = 4;
 /// Parse errors shown per file before the rest are only counted.
 const ERRORS_SHOWN: usize = 5;
 
@@ -151,7 +154,8 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
                 errors.len() - ERRORS_SHOWN
             );
         }
-        if !errors.is_empty() {
+        let (parse_errors, total) = (errors.len(), events.len());
+        if parse_errors > 0 {
             failed = true;
         }
         let truncated = events.iter().filter(|e| e.truncated).count();
@@ -167,31 +171,15 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
                 }
             }
             Some((rt, store)) => {
-                let mut stored = 0u64;
-                for (chunk, batch) in events.chunks(BATCH).enumerate() {
-                    let receipt = rt.block_on(store.append(batch)).map_err(|e| {
-                        UserError(format!(
-                            "{name}: storing events failed after {stored} of {}: {e}",
-                            events.len()
-                        ))
-                    })?;
-                    stored += receipt.accepted;
-                    for r in &receipt.rejected {
-                        eprintln!(
-                            "error: {name}: event {} refused by the store: {}",
-                            chunk * BATCH + r.index + 1,
-                            r.reason
-                        );
-                        failed = true;
-                    }
-                }
+                let (stored, refused) = rt.block_on(append_all(store, events, &name))?;
+                failed |= refused;
                 stored_total += stored;
             }
         }
         if !ctx.quiet {
-            let mut note = format!("{name}: {} ({kind})", plural(events.len(), "event"));
-            if !errors.is_empty() {
-                note.push_str(&format!(", {} with parse errors", errors.len()));
+            let mut note = format!("{name}: {} ({kind})", plural(total, "event"));
+            if parse_errors > 0 {
+                note.push_str(&format!(", {parse_errors} with parse errors"));
             }
             if truncated > 0 {
                 note.push_str(&format!(", {truncated} truncated"));
@@ -214,6 +202,55 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Appends a file's events in batches of [`BATCH`], [`IN_FLIGHT`] at a time; reports each
+/// event the store refuses (by its position in the file). The events stored, and whether any
+/// was refused.
+async fn append_all(
+    store: &EventStore,
+    events: Vec<Event>,
+    name: &str,
+) -> Result<(u64, bool), UserError> {
+    let total = events.len();
+    let mut events = events.into_iter();
+    let mut inflight = tokio::task::JoinSet::new();
+    let (mut stored, mut refused) = (0u64, false);
+    let mut chunk = 0usize;
+    loop {
+        let batch: Vec<Event> = events.by_ref().take(BATCH).collect();
+        let more = !batch.is_empty();
+        if more {
+            let s = store.clone();
+            let first = chunk * BATCH;
+            inflight.spawn(async move { (first, s.append(&batch).await) });
+            chunk += 1;
+        }
+        while inflight.len() >= IN_FLIGHT || (!more && !inflight.is_empty()) {
+            let Some(done) = inflight.join_next().await else {
+                break;
+            };
+            let (first, receipt) = done.map_err(|e| UserError(format!("{name}: {e}")))?;
+            let receipt = receipt.map_err(|e| {
+                UserError(format!(
+                    "{name}: storing events failed: {e} ({stored} of {total} are stored for certain; up to {} more in batches under way may be)",
+                    (IN_FLIGHT - 1) * BATCH
+                ))
+            })?;
+            stored += receipt.accepted;
+            for r in &receipt.rejected {
+                eprintln!(
+                    "error: {name}: event {} refused by the store: {}",
+                    first + r.index + 1,
+                    r.reason
+                );
+                refused = true;
+            }
+        }
+        if !more {
+            return Ok((stored, refused));
+        }
+    }
 }
 
 /// Parses a `--from`/`--to` time: RFC 3339, a date, `now`, or an age (`15m`, `24h`, `7d`).

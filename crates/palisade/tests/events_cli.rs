@@ -402,3 +402,57 @@ fn user_errors() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Batches go to the store several at a time; an event the store refuses is still named by
+/// its place in the file, and every other event is stored once.
+#[test]
+fn refused_events_are_named_by_position_across_batches() {
+    let dir = tempdir("refused");
+    let data = dir.join("data");
+    let file = dir.join("events.jsonl");
+    let mut text = String::new();
+    for i in 1..=4_500 {
+        if i == 2_345 || i == 4_001 {
+            text.push_str(&format!("{{\"n\": {i}, \"bad\": \"a\\u0000b\"}}\n"));
+        } else {
+            text.push_str(&format!("{{\"n\": {i}, \"host\": \"h{}\"}}\n", i % 7));
+        }
+    }
+    std::fs::write(&file, text).unwrap();
+    let o = run(&[
+        "ingest",
+        "--data-dir",
+        data.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("event 2345 refused by the store"), "{err}");
+    assert!(err.contains("event 4001 refused by the store"), "{err}");
+    assert_eq!(err.matches("refused by the store").count(), 2, "{err}");
+    assert!(err.contains("stored 4498 events"), "{err}");
+    let o = run(&[
+        "events",
+        "search",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--from",
+        "30d",
+        "-f",
+        "json",
+        "--limit",
+        "10000",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut seen: Vec<i64> = stdout(&o)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["fields"]["n"].as_i64().unwrap()
+        })
+        .collect();
+    seen.sort_unstable();
+    let expected: Vec<i64> = (1..=4_500).filter(|i| *i != 2_345 && *i != 4_001).collect();
+    assert_eq!(seen, expected);
+    let _ = std::fs::remove_dir_all(&dir);
+}
