@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::Error;
-use crate::event::FastEvent;
+use crate::event::{FastEvent, has_dotted_key};
 use crate::prefilter::{Prefilter, PrefilterStats};
 use crate::rules::{LoadError, RuleSet};
 use crate::shape::{self, Scan, SourceKind};
@@ -566,9 +566,4 @@ fn prepare<'e>(input: &Input<'e>) -> (SourceKind, Cow<'e, Value>, bool) {
         Cow::Owned(v) => has_dotted_key(v),
     };
     (scan.kind, shaped, dotted)
-}
-
-fn has_dotted_key(v: &Value) -> bool {
-    v.as_object()
-        .is_some_and(|o| o.keys().any(|k| k.bytes().any(|b| b == b'.')))
 }

@@ -25,10 +25,7 @@ pub struct FastEvent<'a> {
 
 impl<'a> FastEvent<'a> {
     pub fn new(root: &'a Value) -> Self {
-        let dotted_keys = root
-            .as_object()
-            .is_some_and(|o| o.keys().any(|k| k.bytes().any(|b| b == b'.')));
-        Self::with_dotted_keys(root, dotted_keys)
+        Self::with_dotted_keys(root, has_dotted_key(root))
     }
 
     /// The event's JSON.
@@ -45,6 +42,12 @@ impl<'a> FastEvent<'a> {
             dotted_keys,
         }
     }
+}
+
+/// Some top-level key of the event holds a dot.
+pub(crate) fn has_dotted_key(v: &Value) -> bool {
+    v.as_object()
+        .is_some_and(|o| o.keys().any(|k| k.bytes().any(|b| b == b'.')))
 }
 
 fn walk<'a, S: AsRef<str>>(current: &'a Value, segs: &[S], visit: &mut dyn FnMut(&'a Value)) {
