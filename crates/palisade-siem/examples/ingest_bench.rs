@@ -25,6 +25,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::time::{Duration, Instant};
 
+use palisade_core::rng::XorShift as Rng;
 use palisade_siem::event::{Event, Nanos};
 use palisade_siem::parse::{self, Kind, ParseOptions};
 use palisade_siem::query::{self, Query};
@@ -66,59 +67,42 @@ fn stamp(t: Nanos, digits: u32) -> String {
     )
 }
 
-/// A cheap deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[(self.next() % from.len() as u64) as usize]
-    }
-}
-
 /// A Kubernetes audit event of about 1.5 KB.
 fn k8s(rng: &mut Rng, time: Nanos, n: u64) -> Event {
-    let user = rng.pick(&USERS);
-    let verb = rng.pick(&VERBS);
-    let resource = rng.pick(&RESOURCES);
-    let ns = rng.pick(&NAMESPACES);
-    let name = format!("{resource}-{}", rng.next() % 5000);
-    let code = if rng.next().is_multiple_of(20) {
+    let user = *rng.pick(&USERS);
+    let verb = *rng.pick(&VERBS);
+    let resource = *rng.pick(&RESOURCES);
+    let ns = *rng.pick(&NAMESPACES);
+    let name = format!("{resource}-{}", rng.next_u64() % 5000);
+    let code = if rng.next_u64().is_multiple_of(20) {
         403
     } else {
         200
     };
     let ip = format!(
         "10.{}.{}.{}",
-        rng.next() % 4,
-        rng.next() % 256,
-        rng.next() % 256
+        rng.next_u64() % 4,
+        rng.next_u64() % 256,
+        rng.next_u64() % 256
     );
     let uri = format!("/api/v1/namespaces/{ns}/{resource}/{name}");
     let fields = json!({
         "kind": "Event",
         "apiVersion": "audit.k8s.io/v1",
         "level": "Metadata",
-        "auditID": format!("{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}", rng.next() as u32, n % 65536, rng.next() % 4096, rng.next() % 4096, rng.next() % (1 << 48)),
+        "auditID": format!("{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}", rng.next_u64() as u32, n % 65536, rng.next_u64() % 4096, rng.next_u64() % 4096, rng.next_u64() % (1 << 48)),
         "stage": "ResponseComplete",
         "requestURI": uri,
         "verb": verb,
         "user": {
             "username": user,
-            "uid": format!("{:x}", rng.next()),
+            "uid": format!("{:x}", rng.next_u64()),
             "groups": ["system:authenticated", if user.starts_with("system:") { "system:serviceaccounts" } else { "developers" }],
-            "extra": {"authentication.kubernetes.io/pod-name": [format!("client-{}", rng.next() % 100)]}
+            "extra": {"authentication.kubernetes.io/pod-name": [format!("client-{}", rng.next_u64() % 100)]}
         },
         "sourceIPs": [ip],
         "userAgent": "kube-controller-manager/v1.31.2 (linux/amd64) kubernetes/5864a46/system:serviceaccount:kube-system:generic-garbage-collector",
-        "requestObject": {"kind": "DeleteOptions", "apiVersion": "meta.k8s.io/v1", "propagationPolicy": "Background", "preconditions": {"uid": format!("{:x}-{:x}", rng.next(), rng.next())}},
+        "requestObject": {"kind": "DeleteOptions", "apiVersion": "meta.k8s.io/v1", "propagationPolicy": "Background", "preconditions": {"uid": format!("{:x}-{:x}", rng.next_u64(), rng.next_u64())}},
         "objectRef": {"resource": resource, "namespace": ns, "name": name, "apiVersion": "v1"},
         "responseStatus": {"metadata": {}, "code": code},
         "requestReceivedTimestamp": stamp(time - 4_000_000, 6),
@@ -145,14 +129,14 @@ fn k8s(rng: &mut Rng, time: Nanos, n: u64) -> Event {
 
 /// A syslog line of about 200 bytes.
 fn syslog(rng: &mut Rng, time: Nanos) -> Event {
-    let host = format!("web-{}", rng.next() % 50);
-    let ip = format!("203.0.113.{}", rng.next() % 256);
-    let (app, msg, outcome) = match rng.next() % 4 {
+    let host = format!("web-{}", rng.next_u64() % 50);
+    let ip = format!("203.0.113.{}", rng.next_u64() % 256);
+    let (app, msg, outcome) = match rng.next_u64() % 4 {
         0 => (
             "sshd",
             format!(
                 "Failed password for invalid user admin from {ip} port {} ssh2",
-                rng.next() % 65536
+                rng.next_u64() % 65536
             ),
             "failure",
         ),
@@ -160,8 +144,8 @@ fn syslog(rng: &mut Rng, time: Nanos) -> Event {
             "sshd",
             format!(
                 "Accepted publickey for deploy from {ip} port {} ssh2: ED25519 SHA256:{:x}",
-                rng.next() % 65536,
-                rng.next()
+                rng.next_u64() % 65536,
+                rng.next_u64()
             ),
             "success",
         ),
@@ -174,16 +158,16 @@ fn syslog(rng: &mut Rng, time: Nanos) -> Event {
             "kernel",
             format!(
                 "[UFW BLOCK] IN=eth0 OUT= SRC={ip} DST=10.0.0.5 PROTO=TCP DPT={}",
-                rng.next() % 1024
+                rng.next_u64() % 1024
             ),
             "failure",
         ),
     };
-    let pid = rng.next() % 30000;
+    let pid = rng.next_u64() % 30000;
     let raw = format!(
         "<38>1 {} {host}.prod.example.com {app} {pid} - [meta sequenceId=\"{}\"] {msg}",
         stamp(time, 3),
-        rng.next() % 1_000_000
+        rng.next_u64() % 1_000_000
     );
     // Built by hand rather than by the syslog parser, to keep the normalised fields the
     // searches below expect (the parser does not read addresses out of the message). The
@@ -292,11 +276,11 @@ fn peak_rss_mib() -> f64 {
 fn generate(a: &Args, mut emit: impl FnMut(Vec<Event>) -> bool) {
     let start: Nanos = 20_777 * DAY; // 2026-11-20
     let step = (a.days * DAY) / a.events.max(1) as i64;
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mut batch = Vec::with_capacity(a.batch);
     for n in 0..a.events {
         let t = start + n as i64 * step;
-        let e = if rng.next() % 100 < a.k8s {
+        let e = if rng.next_u64() % 100 < a.k8s {
             k8s(&mut rng, t, n)
         } else {
             syslog(&mut rng, t)
