@@ -471,6 +471,7 @@ async fn bench(a: &Args, location: &str) -> Result<(), String> {
             "NOT outcome:success AND host:web-1*",
         ),
         ("rare: user:mallory (no match)", "user:mallory"),
+        ("rare: verb:impersonate (no match)", "verb:impersonate"),
         ("rare: source_ip:10.3.200.17", "source_ip:10.3.200.17"),
     ];
     let mut results = Vec::new();
@@ -508,6 +509,10 @@ async fn bench(a: &Args, location: &str) -> Result<(), String> {
     for (label, text) in [
         ("histogram all, 168 buckets", ""),
         ("histogram verb:delete, 168 buckets", "verb:delete"),
+        (
+            "histogram verb:delete objectRef.resource:secrets, 168 buckets",
+            "verb:delete objectRef.resource:secrets",
+        ),
     ] {
         let q: Query = query::parse(text).map_err(|e| e.to_string())?;
         let mut times = Vec::new();
@@ -522,7 +527,7 @@ async fn bench(a: &Args, location: &str) -> Result<(), String> {
         }
         times.sort();
         println!(
-            "{label:<65} median {:>8.1} ms",
+            "{label:<70} median {:>8.1} ms",
             times[times.len() / 2].as_secs_f64() * 1000.0
         );
     }

@@ -79,6 +79,7 @@ mod keys;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
+mod terms;
 
 /// Nanoseconds in a day: the partition width.
 pub const DAY: Nanos = 86_400_000_000_000;
@@ -335,8 +336,12 @@ impl EventStore {
     pub async fn append(&self, batch: &[Event]) -> Result<Receipt> {
         let mut rejected = Vec::new();
         let mut rows: Vec<Row> = Vec::with_capacity(batch.len());
+        let postings = matches!(self.backend, Backend::Sqlite(_));
         for (index, e) in batch.iter().enumerate() {
-            let row = Row::from(e);
+            let mut row = Row::from(e);
+            if postings {
+                row.terms = terms::event_terms(&e.fields);
+            }
             match validate(e, &row) {
                 Ok(()) => rows.push(row),
                 Err(reason) => rejected.push(Rejection { index, reason }),
@@ -478,6 +483,9 @@ pub(crate) struct Row {
     pub fields: Option<String>,
     pub parse_error: Option<String>,
     pub truncated: bool,
+    /// The event's postings terms (`terms::event_terms`), for the SQLite backend; empty for
+    /// PostgreSQL, which has no postings.
+    pub terms: String,
 }
 
 impl Row {
@@ -519,6 +527,7 @@ impl From<&Event> for Row {
             fields: (!raw_is_fields(e)).then(|| e.fields.to_string()),
             parse_error: e.parse_error.clone(),
             truncated: e.truncated,
+            terms: String::new(),
         }
     }
 }

@@ -28,7 +28,18 @@
 //! `events_YYYYMMDD_minutes(minute, events)` (layout 4) counts the day's events per minute,
 //! updated in the rows' transaction and by retention. A histogram of every event adds up
 //! minutes and counts rows only for the minutes that straddle a bucket edge: at 10M events it
-//! read every row (3.3 s) before. The database uses `auto_vacuum = INCREMENTAL`, so retention gives dropped days' pages back to
+//! read every row (3.3 s) before.
+//!
+//! `events_YYYYMMDD_terms(term, ids)` (layout 5, `super::terms`) holds, per commit and per value
+//! of a few JSON paths with few distinct values (`verb`, `objectRef.resource`,
+//! `responseStatus.code`, CloudTrail's `eventName`, …), the ids and times of the events holding
+//! it. A search made of exact values on those paths (with AND and OR) counts, draws its
+//! histogram and finds its page from them, reading only the page's rows: at 10M events
+//! `verb:delete objectRef.resource:secrets` counts in 40 ms instead of 2.8 s. A day whose
+//! postings cannot answer exactly (a value with no term, or an earlier retention cut than the
+//! last) is read from its rows.
+//!
+//! The database uses `auto_vacuum = INCREMENTAL`, so retention gives dropped days' pages back to
 //! the file system.
 //!
 //! # Query translation
@@ -70,12 +81,16 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::keys::{self, Narrow, Need};
 use super::sql::{self, Col, Leaves, Param, Pattern, SELECT_COLUMNS};
+use super::terms::{self, Plan};
 use super::{
     COUNT_CAP, Cursor, DAY, EventStoreError, Hit, Order, Partition, Result, RetentionReport, Row,
     Search, SearchResult, day_of, partition_name,
 };
 use crate::event::{Event, Nanos};
 use crate::query::Query;
+
+/// A commit's postings: the `(id, time)` of each event holding a term, per day and term.
+type Postings<'a> = HashMap<(i64, &'a str), Vec<terms::Posting>>;
 
 /// Batches waiting for the writer.
 pub const QUEUE: usize = 64;
@@ -134,15 +149,31 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "minute counts",
         "UPDATE event_partitions SET layout = layout WHERE 0;",
     ),
+    // Day tables created from version 5 on (layout 5) keep postings of common JSON values
+    // (`super::terms`) that every writer must add to. Retention trims a day's rows but not its
+    // postings: it notes the cut (`terms_cut`, and the highest row id when it cut,
+    // `terms_cut_id`), and readers skip postings of rows it deleted. A cut earlier than the
+    // last one cannot be said that way: it clears `terms_ok`, and the day is then read from
+    // its rows.
+    (
+        5,
+        "term postings",
+        "ALTER TABLE event_partitions ADD COLUMN terms_cut INTEGER;
+         ALTER TABLE event_partitions ADD COLUMN terms_cut_id INTEGER;
+         ALTER TABLE event_partitions ADD COLUMN terms_ok INTEGER NOT NULL DEFAULT 1;",
+    ),
 ];
-/// The day table layout this binary creates: 4 counts events per minute (`{day}_minutes`), so
-/// that a histogram of every event need not read every event.
-const LAYOUT: i64 = 4;
+/// The day table layout this binary creates: 5 keeps postings of common JSON values
+/// (`{day}_terms`, see `super::terms`), so that counting events by them need not read every
+/// event.
+const LAYOUT: i64 = 5;
 /// The first layout with lookup filters per block of rows (`super::keys`), in place of layout
 /// 2's `(user|host|source_ip, time)` B-tree indexes.
 const FILTERED: i64 = 3;
 /// The first layout with a count of events per minute.
 const MINUTE_COUNTS: i64 = 4;
+/// The first layout with postings of common JSON values.
+const TERMS: i64 = 5;
 /// Nanoseconds in a minute.
 const MINUTE: Nanos = 60_000_000_000;
 /// The first layout whose `fields` may be NULL.
@@ -396,13 +427,16 @@ fn table_ddl(name: &str) -> String {
          );
          CREATE INDEX IF NOT EXISTS {name}_time ON {name} (\"time\");
          CREATE TABLE IF NOT EXISTS {name}_keys (block INTEGER PRIMARY KEY, bloom BLOB NOT NULL);
-         CREATE TABLE IF NOT EXISTS {name}_minutes (minute INTEGER PRIMARY KEY, events INTEGER NOT NULL);"
+         CREATE TABLE IF NOT EXISTS {name}_minutes (minute INTEGER PRIMARY KEY, events INTEGER NOT NULL);
+         CREATE TABLE IF NOT EXISTS {name}_terms (term TEXT NOT NULL, ids BLOB NOT NULL);
+         CREATE INDEX IF NOT EXISTS {name}_terms_term ON {name}_terms (term);"
     )
 }
 
 impl Writer {
-    /// Writes the events in the current transaction.
-    fn insert(&mut self, events: &[Row]) -> Result<()> {
+    /// Writes the events in the current transaction; their postings (layout 5) are added to
+    /// `postings`, which the caller writes before committing.
+    fn insert<'a>(&mut self, events: &'a [Row], postings: &mut Postings<'a>) -> Result<()> {
         // (day → events, bytes, min, max)
         let mut touched: std::collections::BTreeMap<i64, (i64, i64, i64, i64)> = Default::default();
         for e in events {
@@ -433,6 +467,7 @@ impl Writer {
             let nullable = layout >= NULLABLE_FIELDS;
             let filtered = layout >= FILTERED;
             let minutes = layout >= MINUTE_COUNTS;
+            let terms = layout >= TERMS;
             // (minute, events) of this run of the batch, in time order mostly.
             let mut counts: Vec<(i64, i64)> = Vec::new();
             let mut stmt = self.conn.prepare_cached(&format!(
@@ -460,9 +495,20 @@ impl Writer {
                     e.parse_error,
                     e.truncated,
                 ])?;
-                if filtered {
+                if filtered || terms {
                     let id = self.conn.last_insert_rowid();
-                    add_keys(&self.conn, &mut self.blooms, day, &name, id, e)?;
+                    if filtered {
+                        add_keys(&self.conn, &mut self.blooms, day, &name, id, e)?;
+                    }
+                    if terms {
+                        for t in terms::split(&e.terms) {
+                            let p = postings.entry((day, t)).or_default();
+                            // A value an event holds twice is one posting.
+                            if p.last().is_none_or(|last| last.0 != id) {
+                                p.push((id, e.time));
+                            }
+                        }
+                    }
                 }
                 if minutes {
                     let m = e.time.div_euclid(MINUTE);
@@ -503,11 +549,15 @@ impl Writer {
             return Err(e);
         }
         let mut r = Ok(());
+        let mut postings = Postings::new();
         for g in groups {
-            r = self.insert(g);
+            r = self.insert(g, &mut postings);
             if r.is_err() {
                 break;
             }
+        }
+        if r.is_ok() {
+            r = self.save_postings(postings);
         }
         match r {
             Ok(()) => match self.conn.execute_batch("COMMIT") {
@@ -524,6 +574,44 @@ impl Writer {
                 Err(e)
             }
         }
+    }
+
+    /// Writes one postings row per day and term, in the rows' transaction. A path holding
+    /// more than [`terms::MAX_VALUES_PER_COMMIT`] values in one day of one commit is a path of
+    /// many values in that day (request ids, say): a row per value would cost about one row
+    /// per event, so the day gets the path's `other` term instead, and counts over the path
+    /// read that day's rows.
+    fn save_postings(&mut self, postings: Postings<'_>) -> Result<()> {
+        let mut days: Vec<(i64, &str, Vec<terms::Posting>)> = postings
+            .into_iter()
+            .map(|((day, term), ids)| (day, term, ids))
+            .collect();
+        days.sort_unstable_by_key(|(day, term, _)| (*day, terms::path_of(term), *term));
+        let mut i = 0;
+        while i < days.len() {
+            let day = days[i].0;
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "INSERT INTO {}_terms (term, ids) VALUES (?, ?)",
+                partition_name(day)
+            ))?;
+            // One path of one day at a time.
+            while i < days.len() && days[i].0 == day {
+                let path = terms::path_of(days[i].1);
+                let end = days[i..]
+                    .iter()
+                    .position(|d| d.0 != day || terms::path_of(d.1) != path)
+                    .map_or(days.len(), |n| i + n);
+                if end - i > terms::MAX_VALUES_PER_COMMIT {
+                    stmt.execute(params![terms::other(path), Vec::<u8>::new()])?;
+                } else {
+                    for (_, term, ids) in &days[i..end] {
+                        stmt.execute(params![term, terms::encode(ids)])?;
+                    }
+                }
+                i = end;
+            }
+        }
+        Ok(())
     }
 
     /// Reads which day tables exist, and their layout.
@@ -602,7 +690,7 @@ impl Writer {
                     && Some(*day) != newest;
                 if too_old || too_big {
                     self.conn.execute_batch(&format!(
-                        "DROP TABLE IF EXISTS {name}; DROP TABLE IF EXISTS {name}_keys; DROP TABLE IF EXISTS {name}_minutes;"
+                        "DROP TABLE IF EXISTS {name}; DROP TABLE IF EXISTS {name}_keys; DROP TABLE IF EXISTS {name}_minutes; DROP TABLE IF EXISTS {name}_terms;"
                     ))?;
                     self.blooms.remove(day);
                     self.conn
@@ -623,6 +711,20 @@ impl Writer {
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )?;
                     if n > 0 {
+                        if *layout >= TERMS {
+                            // The postings stay; readers leave out those of the rows deleted
+                            // here: ids up to the highest now, times before the cut.
+                            let top: i64 = self.conn.query_row(
+                                &format!("SELECT COALESCE(max(id), 0) FROM {name}"),
+                                [],
+                                |r| r.get(0),
+                            )?;
+                            self.conn.execute(
+                                "UPDATE event_partitions SET terms_ok = terms_ok AND (terms_cut IS NULL OR ?1 >= terms_cut),
+                                     terms_cut = ?1, terms_cut_id = ?2 WHERE day = ?3",
+                                params![c, top, day],
+                            )?;
+                        }
                         self.conn
                             .execute(&format!("DELETE FROM {name} WHERE \"time\" < ?"), [c])?;
                         if *layout >= MINUTE_COUNTS {
@@ -872,6 +974,7 @@ impl SqliteEvents {
     pub(crate) async fn search(&self, s: &Search<'_>) -> Result<SearchResult> {
         let (cond, params) = where_clause(s.query)?;
         let need = Need::of(s.query);
+        let plan = Plan::of(s.query);
         let (from, to, limit, offset, cursor, order, count) =
             (s.from, s.to, s.limit, s.offset, s.cursor, s.order, s.count);
         self.read(move |conn| {
@@ -887,9 +990,42 @@ impl SqliteEvents {
             };
             // Narrowed days, kept for the count pass.
             let mut narrowed: Vec<Narrow> = Vec::with_capacity(days.len());
-            for (_, name, layout) in &days {
+            for (day, name, layout) in &days {
                 if seen >= want {
                     break;
+                }
+                if let Some(mut hits) = from_terms(conn, *day, name, *layout, plan.as_ref())? {
+                    // The day's matches from its postings, in the page's order; only the
+                    // rows of the page are read.
+                    hits.retain(|&(id, t)| {
+                        t >= from
+                            && t < to
+                            && cursor.is_none_or(|c| match order {
+                                Order::Asc => (t, id) > (c.time, c.seq),
+                                Order::Desc => (t, id) < (c.time, c.seq),
+                            })
+                    });
+                    hits.sort_unstable_by_key(|&(id, t)| (t, id));
+                    if order == Order::Desc {
+                        hits.reverse();
+                    }
+                    let mut row = conn.prepare_cached(&format!(
+                        "SELECT {SELECT_COLUMNS} FROM {name} WHERE id = ?"
+                    ))?;
+                    for &(id, _) in &hits {
+                        if seen >= want {
+                            break;
+                        }
+                        if seen >= offset && seen < offset + limit as u64 {
+                            let mut q = row.query([id])?;
+                            if let Some(r) = q.next()? {
+                                rows.push(hit(r)?);
+                            }
+                        }
+                        seen += 1;
+                    }
+                    narrowed.push(Narrow::All);
+                    continue;
                 }
                 let ids = narrow(conn, name, *layout, &need)?;
                 if ids == Narrow::Nothing {
@@ -943,7 +1079,17 @@ impl SqliteEvents {
                 (total, exact) = (n.min(COUNT_CAP), n <= COUNT_CAP);
             } else if count {
                 exact = true;
-                for (i, (_, name, layout)) in days.iter().enumerate() {
+                for (i, (day, name, layout)) in days.iter().enumerate() {
+                    if let Some(hits) = from_terms(conn, *day, name, *layout, plan.as_ref())? {
+                        let n = hits.iter().filter(|h| h.1 >= from && h.1 < to).count();
+                        total += n as u64;
+                        if total > COUNT_CAP {
+                            total = COUNT_CAP;
+                            exact = false;
+                            break;
+                        }
+                        continue;
+                    }
                     let ids = match narrowed.get_mut(i) {
                         Some(n) => std::mem::replace(n, Narrow::All),
                         None => narrow(conn, name, *layout, &need)?,
@@ -995,12 +1141,24 @@ impl SqliteEvents {
         let (cond, params) = where_clause(query)?;
         let need = Need::of(query);
         let every_event = matches!(query, Query::All);
+        let plan = Plan::of(query);
         self.read(move |conn| {
             let days = days_in(conn, from, to, Order::Asc)?;
             let mut out = Vec::new();
             for (day, name, layout) in &days {
                 if every_event && *layout >= MINUTE_COUNTS {
                     histogram_by_minutes(conn, *day, name, from, to, width, &mut out)?;
+                    continue;
+                }
+                if let Some(hits) = from_terms(conn, *day, name, *layout, plan.as_ref())? {
+                    let mut counts: HashMap<i64, u64> = HashMap::new();
+                    for (_, t) in hits {
+                        if t >= from && t < to {
+                            let b = ((t as i128 - from as i128) / width as i128) as i64;
+                            *counts.entry(b).or_default() += 1;
+                        }
+                    }
+                    out.extend(counts);
                     continue;
                 }
                 let ids = narrow(conn, name, *layout, &need)?;
@@ -1146,6 +1304,75 @@ fn histogram_by_minutes(
         }
     }
     Ok(())
+}
+
+/// The `(id, time)` of a day's events matching `plan`, from its postings (layout 5), ascending
+/// by id; `None` when the day must be read from its rows instead: no plan, an older layout,
+/// postings retention could not keep exact, or a path of the plan holding values that have no
+/// term that day.
+fn from_terms(
+    conn: &Connection,
+    day: i64,
+    name: &str,
+    layout: i64,
+    plan: Option<&Plan>,
+) -> Result<Option<Vec<(i64, i64)>>> {
+    let Some(plan) = plan else {
+        return Ok(None);
+    };
+    if layout < TERMS {
+        return Ok(None);
+    }
+    let (cut, cut_id, ok): (Option<i64>, Option<i64>, bool) = conn
+        .prepare_cached(
+            "SELECT terms_cut, terms_cut_id, terms_ok FROM event_partitions WHERE day = ?",
+        )?
+        .query_row([day], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    if !ok {
+        return Ok(None);
+    }
+    let mut leaves = Vec::new();
+    plan.leaves(&mut leaves);
+    let mut exists = conn.prepare_cached(&format!(
+        "SELECT EXISTS (SELECT 1 FROM {name}_terms WHERE term = ?)"
+    ))?;
+    for (path, _) in &leaves {
+        if exists.query_row([terms::other(path)], |r| r.get::<_, bool>(0))? {
+            return Ok(None);
+        }
+    }
+    let mut read = conn.prepare_cached(&format!(
+        "SELECT ids FROM {name}_terms WHERE term = ? ORDER BY rowid"
+    ))?;
+    let mut postings: HashMap<&str, Vec<(i64, i64)>> = HashMap::new();
+    for (_, term) in &leaves {
+        if postings.contains_key(term) {
+            continue;
+        }
+        let mut ids = Vec::new();
+        let mut rows = read.query([term])?;
+        while let Some(r) = rows.next()? {
+            let blob = match r.get_ref(0)? {
+                rusqlite::types::ValueRef::Blob(b) => b,
+                _ => &[],
+            };
+            terms::decode(blob, &mut ids).ok_or_else(|| {
+                EventStoreError::Backend(format!("{name}_terms: a postings row does not decode"))
+            })?;
+        }
+        // Ids grow with each insert; a row id reused after retention deleted the newest row
+        // would break the order.
+        if !ids.is_sorted_by_key(|p| p.0) {
+            ids.sort_unstable_by_key(|p| p.0);
+        }
+        if let (Some(cut), Some(cut_id)) = (cut, cut_id) {
+            ids.retain(|&(id, time)| !(id <= cut_id && time < cut));
+        }
+        postings.insert(term, ids);
+    }
+    Ok(Some(
+        plan.eval(&|t| postings.get(t).cloned().unwrap_or_default()),
+    ))
 }
 
 /// Which rows of a day table a search with this need reads: all (layouts before 3, or nothing
@@ -1670,6 +1897,248 @@ mod tests {
         };
         assert_eq!(stored(old).as_deref(), Some(raw.as_str()));
         assert_eq!(stored(old + 1), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Random audit-like events, some in shapes the postings must read as the SQL does
+    /// (dotted keys, arrays of objects, strings of digits, case, non-ASCII, keys with `"`,
+    /// nulls); day 2 alone has a float under `responseStatus.code`.
+    fn audit_like(rng: &mut palisade_core::rng::XorShift, time: Nanos, day: i64) -> Event {
+        use serde_json::{Value, json};
+        let mut f = serde_json::Map::new();
+        let verb: Value = match rng.below(12) {
+            0 => json!("DELETE"),
+            1 => json!("délete"),
+            2 => json!(7),
+            3 => Value::Null,
+            n => json!(
+                [
+                    "get", "list", "delete", "create", "watch", "delete", "get", "get"
+                ][n as usize - 4]
+            ),
+        };
+        f.insert("verb".into(), verb);
+        let resource = |rng: &mut palisade_core::rng::XorShift| {
+            json!(*rng.pick(&["secrets", "pods", "Secrets", "configmaps"]))
+        };
+        let object = match rng.below(5) {
+            0 => {
+                json!([{"resource": resource(rng)}, {"resource": resource(rng), "namespace": "prod"}])
+            }
+            1 => json!({"resource": null}),
+            _ => json!({"resource": resource(rng), "namespace": *rng.pick(&["prod", "dev"])}),
+        };
+        f.insert("objectRef".into(), object);
+        let user = *rng.pick(&["alice", "bob", "Alice", "system:admin"]);
+        let groups = json!(["system:authenticated", *rng.pick(&["developers", "ops"])]);
+        if rng.below(4) == 0 {
+            f.insert("user.username".into(), json!(user));
+            f.insert("user.groups".into(), groups);
+        } else {
+            f.insert("user".into(), json!({"username": user, "groups": groups}));
+        }
+        let code = match rng.below(6) {
+            0 => json!("403"),
+            1 if day == 2 => json!(403.5),
+            n => json!([200, 403, 404, 201, 200][n as usize - 1]),
+        };
+        f.insert("responseStatus".into(), json!({"code": code}));
+        f.insert("readOnly".into(), json!(rng.below(2) == 0));
+        if rng.below(10) == 0 {
+            f.insert("verb\"".into(), json!("delete"));
+        }
+        let fields = Value::Object(f);
+        event(time, &fields.to_string(), fields)
+    }
+
+    /// Counts and histograms over indexed JSON paths come from the postings wherever a day
+    /// allows it, and equal `Query::matches` over the same events: across time ranges that cut
+    /// days, after retention trims a day, after late rows land in a trimmed day, and after an
+    /// earlier cut that the postings cannot say (the day is then read from its rows).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn counts_from_postings() {
+        let dir = fresh_dir("postings");
+        let path = dir.join("events.db");
+        let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        let d0 = 20_710i64 * DAY;
+        let mut rng = palisade_core::rng::XorShift::new(0x9E37_79B9_7F4A_7C15);
+        let mut all: Vec<Event> = Vec::new();
+        for chunk in 0..8 {
+            let batch: Vec<Event> = (0..700)
+                .map(|_| {
+                    let day = rng.below(3) as i64;
+                    let t = d0 + day * DAY + rng.below(DAY as u64) as i64;
+                    audit_like(&mut rng, t, day)
+                })
+                .collect();
+            let r = store.append(&batch).await.unwrap();
+            assert_eq!(r.accepted, 700, "chunk {chunk}");
+            all.extend(batch);
+        }
+        let queries = [
+            "verb:delete",
+            "verb:DELETE objectRef.resource:secrets",
+            "verb:get OR verb:list",
+            "(verb:delete OR verb:create) objectRef.resource:pods",
+            "objectRef.resource:secrets objectRef.namespace:prod",
+            "user.username:alice",
+            "user.groups:developers verb:watch",
+            "fields.verb:7",
+            "readOnly:TRUE verb:get",
+            "responseStatus.code:403",
+            "verb:nothing",
+        ];
+        let check = |all: Vec<Event>, stage: &'static str| {
+            let store = store.clone();
+            async move {
+                for text in queries {
+                    let q = crate::query::parse(text).unwrap();
+                    for (from, to, buckets) in [
+                        (d0 - DAY, d0 + 4 * DAY, 12u32),
+                        (d0 + 5 * MINUTE + 3, d0 + 2 * DAY + 7 * 60 * MINUTE, 31),
+                    ] {
+                        let times: Vec<Nanos> = all
+                            .iter()
+                            .filter(|e| e.time >= from && e.time < to && q.matches(e))
+                            .map(|e| e.time)
+                            .collect();
+                        let mut search = Search::new(&q, from, to);
+                        search.limit = 1;
+                        let r = store.search(&search).await.unwrap();
+                        assert_eq!(r.total as usize, times.len(), "{stage}: {text}: count");
+                        // Pages: newest first, then oldest first across a cursor (events
+                        // with one time are ordered by insertion, as `all` is).
+                        let mut order: Vec<(Nanos, usize)> = all
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, e)| e.time >= from && e.time < to && q.matches(e))
+                            .map(|(i, e)| (e.time, i))
+                            .collect();
+                        order.sort_unstable();
+                        let raw_of = |i: usize| all[i].raw.clone();
+                        search.limit = 5;
+                        let page = store.search(&search).await.unwrap();
+                        let got: Vec<String> =
+                            page.events.iter().map(|h| h.event.raw.clone()).collect();
+                        let want: Vec<String> = order
+                            .iter()
+                            .rev()
+                            .take(5)
+                            .map(|&(_, i)| raw_of(i))
+                            .collect();
+                        assert_eq!(got, want, "{stage}: {text}: newest page");
+                        search.order = Order::Asc;
+                        search.count = false;
+                        search.limit = 3;
+                        let p1 = store.search(&search).await.unwrap();
+                        let mut got: Vec<String> =
+                            p1.events.iter().map(|h| h.event.raw.clone()).collect();
+                        if let Some(c) = p1.next {
+                            search.cursor = Some(c);
+                            let p2 = store.search(&search).await.unwrap();
+                            got.extend(p2.events.iter().map(|h| h.event.raw.clone()));
+                        }
+                        let want: Vec<String> =
+                            order.iter().take(6).map(|&(_, i)| raw_of(i)).collect();
+                        assert_eq!(got, want, "{stage}: {text}: two pages, oldest first");
+                        let width = super::super::bucket_width(from, to, buckets);
+                        let mut expected = vec![0u64; buckets as usize];
+                        for t in &times {
+                            expected[((t - from) / width) as usize] += 1;
+                        }
+                        let h = store.histogram(&q, from, to, buckets).await.unwrap();
+                        let got: Vec<u64> = h.iter().map(|b| b.count).collect();
+                        assert_eq!(got, expected, "{stage}: {text}: histogram");
+                    }
+                }
+            }
+        };
+        // Which days the postings answer: every day but the one with a float under the code.
+        let answered = |text: &str| -> Vec<bool> {
+            let c = Connection::open(&path).unwrap();
+            let plan = Plan::of(&crate::query::parse(text).unwrap());
+            (0..3)
+                .map(|d| {
+                    let day = day_of(d0) + d;
+                    from_terms(&c, day, &partition_name(day), LAYOUT, plan.as_ref())
+                        .unwrap()
+                        .is_some()
+                })
+                .collect()
+        };
+        assert_eq!(answered("verb:delete"), [true, true, true]);
+        assert_eq!(answered("responseStatus.code:403"), [true, true, false]);
+        assert_eq!(answered("verb:del*"), [false, false, false]);
+        check(all.clone(), "as written").await;
+
+        // Retention trims day 0 at 12:00.
+        let now = d0 + 3 * DAY;
+        let keep = |cut: Nanos| crate::store::Retention {
+            max_age: Some(Duration::from_nanos((now - cut) as u64)),
+            max_bytes: None,
+        };
+        let r = store.retain(keep(d0 + DAY / 2), now).await.unwrap();
+        assert!(r.events_deleted > 0);
+        all.retain(|e| e.time >= d0 + DAY / 2);
+        assert_eq!(answered("verb:delete"), [true, true, true]);
+        check(all.clone(), "trimmed").await;
+
+        // Late events land in day 0 before the cut: new rows the postings keep.
+        let late: Vec<Event> = (0..300)
+            .map(|i| audit_like(&mut rng, d0 + HOUR_TEST + i, 0))
+            .collect();
+        store.append(&late).await.unwrap();
+        all.extend(late);
+        assert_eq!(answered("verb:delete"), [true, true, true]);
+        check(all.clone(), "late rows").await;
+
+        // An earlier cut than the last: day 0 is read from its rows from now on.
+        let r = store.retain(keep(d0 + HOUR_TEST + 150), now).await.unwrap();
+        assert_eq!(r.events_deleted, 150);
+        all.retain(|e| e.time >= d0 + HOUR_TEST + 150);
+        assert_eq!(answered("verb:delete"), [false, true, true]);
+        check(all, "cut earlier").await;
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    const HOUR_TEST: Nanos = 3_600_000_000_000;
+
+    /// A path with more distinct values in one commit than a commit writes terms for gets its
+    /// `other` term in that day: counts over it read the day's rows, and stay right.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_values_fall_back_to_rows() {
+        let dir = fresh_dir("many-values");
+        let path = dir.join("events.db");
+        let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        let d0 = 20_720i64 * DAY;
+        let n = terms::MAX_VALUES_PER_COMMIT as i64 + 1;
+        let batch: Vec<Event> = (0..n)
+            .map(|i| {
+                let f = serde_json::json!({"verb": "get", "objectRef": {"namespace": format!("ns{}", i % n)}});
+                event(d0 + i, &f.to_string(), f)
+            })
+            .collect();
+        store.append(&batch).await.unwrap();
+        let c = Connection::open(&path).unwrap();
+        let name = partition_name(day_of(d0));
+        let answered = |text: &str| {
+            let plan = Plan::of(&crate::query::parse(text).unwrap());
+            from_terms(&c, day_of(d0), &name, LAYOUT, plan.as_ref())
+                .unwrap()
+                .map(|hits| hits.len())
+        };
+        assert_eq!(answered("verb:get"), Some(n as usize));
+        assert_eq!(answered("objectRef.namespace:ns7"), None);
+        let q = crate::query::parse("objectRef.namespace:ns7 verb:get").unwrap();
+        let mut search = Search::new(&q, d0, d0 + DAY);
+        search.limit = 1;
+        assert_eq!(store.search(&search).await.unwrap().total, 1);
+        let q = crate::query::parse("objectRef.namespace:ns* verb:get").unwrap();
+        search = Search::new(&q, d0, d0 + DAY);
+        search.limit = 1;
+        assert_eq!(store.search(&search).await.unwrap().total, n as u64);
+        drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
