@@ -76,7 +76,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::keys::{self, Narrow, Need};
@@ -590,10 +590,16 @@ impl Writer {
         let mut i = 0;
         while i < days.len() {
             let day = days[i].0;
+            let name = partition_name(day);
             let mut stmt = self.conn.prepare_cached(&format!(
-                "INSERT INTO {}_terms (term, ids) VALUES (?, ?)",
-                partition_name(day)
+                "INSERT INTO {name}_terms (term, ids) VALUES (?, ?)"
             ))?;
+            let mut last = self.conn.prepare_cached(&format!(
+                "SELECT rowid, ids FROM {name}_terms WHERE term = ? ORDER BY rowid DESC LIMIT 1"
+            ))?;
+            let mut update = self
+                .conn
+                .prepare_cached(&format!("UPDATE {name}_terms SET ids = ? WHERE rowid = ?"))?;
             // One path of one day at a time.
             while i < days.len() && days[i].0 == day {
                 let path = terms::path_of(days[i].1);
@@ -605,7 +611,31 @@ impl Writer {
                     stmt.execute(params![terms::other(path), Vec::<u8>::new()])?;
                 } else {
                     for (_, term, ids) in &days[i..end] {
-                        stmt.execute(params![term, terms::encode(ids)])?;
+                        // A small last row of the term takes these postings (small commits
+                        // would otherwise add a row per event).
+                        let merged = last
+                            .query_row([term], |r| {
+                                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+                            })
+                            .optional()?
+                            .filter(|(_, blob)| blob.len() < terms::MERGE_BELOW)
+                            .and_then(|(rowid, blob)| {
+                                let mut all = Vec::new();
+                                terms::decode(&blob, &mut all)?;
+                                let first = ids.first()?.0;
+                                all.last().is_none_or(|l| l.0 < first).then(|| {
+                                    all.extend_from_slice(ids);
+                                    (rowid, all)
+                                })
+                            });
+                        match merged {
+                            Some((rowid, all)) => {
+                                update.execute(params![terms::encode(&all), rowid])?;
+                            }
+                            None => {
+                                stmt.execute(params![term, terms::encode(ids)])?;
+                            }
+                        }
                     }
                 }
                 i = end;
@@ -711,22 +741,32 @@ impl Writer {
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )?;
                     if n > 0 {
-                        if *layout >= TERMS {
-                            // The postings stay; readers leave out those of the rows deleted
-                            // here: ids up to the highest now, times before the cut.
-                            let top: i64 = self.conn.query_row(
+                        let top = |conn: &Connection| -> rusqlite::Result<i64> {
+                            conn.query_row(
                                 &format!("SELECT COALESCE(max(id), 0) FROM {name}"),
                                 [],
                                 |r| r.get(0),
-                            )?;
-                            self.conn.execute(
-                                "UPDATE event_partitions SET terms_ok = terms_ok AND (terms_cut IS NULL OR ?1 >= terms_cut),
-                                     terms_cut = ?1, terms_cut_id = ?2 WHERE day = ?3",
-                                params![c, top, day],
-                            )?;
-                        }
+                            )
+                        };
+                        let before = top(&self.conn)?;
                         self.conn
                             .execute(&format!("DELETE FROM {name} WHERE \"time\" < ?"), [c])?;
+                        if *layout >= TERMS {
+                            // The postings stay; readers leave out those of the rows deleted
+                            // here: ids up to the highest one, times before the cut. That
+                            // says exactly which rows are gone only while cuts move forward
+                            // and no row id is given out twice: deleting the row with the
+                            // highest id lets SQLite give its id to the next row, so the day
+                            // then stops using its postings.
+                            let kept_top = top(&self.conn)? == before;
+                            self.conn.execute(
+                                "UPDATE event_partitions SET
+                                     terms_ok = terms_ok AND (terms_cut IS NULL OR ?1 >= terms_cut) AND ?4,
+                                     terms_cut = ?1, terms_cut_id = MAX(COALESCE(terms_cut_id, 0), ?2)
+                                 WHERE day = ?3",
+                                params![c, before, day, kept_top],
+                            )?;
+                        }
                         if *layout >= MINUTE_COUNTS {
                             // Whole minutes before the cut go; the minute it falls in is
                             // counted again.
@@ -988,8 +1028,10 @@ impl SqliteEvents {
                 Order::Asc => ("ASC", ">"),
                 Order::Desc => ("DESC", "<"),
             };
-            // Narrowed days, kept for the count pass.
+            // Narrowed days, kept for the count pass, and the matches of days answered from
+            // their postings.
             let mut narrowed: Vec<Narrow> = Vec::with_capacity(days.len());
+            let mut counts: Vec<Option<u64>> = Vec::with_capacity(days.len());
             for (day, name, layout) in &days {
                 if seen >= want {
                     break;
@@ -997,18 +1039,26 @@ impl SqliteEvents {
                 if let Some(mut hits) = from_terms(conn, *day, name, *layout, plan.as_ref())? {
                     // The day's matches from its postings, in the page's order; only the
                     // rows of the page are read.
-                    hits.retain(|&(id, t)| {
-                        t >= from
-                            && t < to
-                            && cursor.is_none_or(|c| match order {
-                                Order::Asc => (t, id) > (c.time, c.seq),
-                                Order::Desc => (t, id) < (c.time, c.seq),
-                            })
-                    });
-                    hits.sort_unstable_by_key(|&(id, t)| (t, id));
-                    if order == Order::Desc {
-                        hits.reverse();
+                    hits.retain(|&(_, t)| t >= from && t < to);
+                    counts.push(Some(hits.len() as u64));
+                    if let Some(c) = cursor {
+                        hits.retain(|&(id, t)| match order {
+                            Order::Asc => (t, id) > (c.time, c.seq),
+                            Order::Desc => (t, id) < (c.time, c.seq),
+                        });
                     }
+                    // The page's order: time, then id, each as asked. Only the first `room`
+                    // are sorted.
+                    let key = |&(id, t): &(i64, i64)| match order {
+                        Order::Asc => (t, id),
+                        Order::Desc => (-1 - t, -1 - id),
+                    };
+                    let room = (want - seen) as usize;
+                    if hits.len() > room {
+                        hits.select_nth_unstable_by_key(room, key);
+                        hits.truncate(room);
+                    }
+                    hits.sort_unstable_by_key(key);
                     let mut row = conn.prepare_cached(&format!(
                         "SELECT {SELECT_COLUMNS} FROM {name} WHERE id = ?"
                     ))?;
@@ -1027,6 +1077,7 @@ impl SqliteEvents {
                     narrowed.push(Narrow::All);
                     continue;
                 }
+                counts.push(None);
                 let ids = narrow(conn, name, *layout, &need)?;
                 if ids == Narrow::Nothing {
                     narrowed.push(ids);
@@ -1080,9 +1131,14 @@ impl SqliteEvents {
             } else if count {
                 exact = true;
                 for (i, (day, name, layout)) in days.iter().enumerate() {
-                    if let Some(hits) = from_terms(conn, *day, name, *layout, plan.as_ref())? {
-                        let n = hits.iter().filter(|h| h.1 >= from && h.1 < to).count();
-                        total += n as u64;
+                    let known = match counts.get(i).copied().flatten() {
+                        Some(n) => Some(n),
+                        None => from_terms(conn, *day, name, *layout, plan.as_ref())?.map(|h| {
+                            h.iter().filter(|h| h.1 >= from && h.1 < to).count() as u64
+                        }),
+                    };
+                    if let Some(n) = known {
+                        total += n;
                         if total > COUNT_CAP {
                             total = COUNT_CAP;
                             exact = false;
@@ -1341,6 +1397,18 @@ fn from_terms(
             return Ok(None);
         }
     }
+    let mut size = conn.prepare_cached(&format!(
+        "SELECT COALESCE(sum(length(ids)), 0) FROM {name}_terms WHERE term = ?"
+    ))?;
+    let mut bytes = 0i64;
+    for (_, term) in &leaves {
+        bytes += size.query_row([term], |r| r.get::<_, i64>(0))?;
+    }
+    if bytes > terms::MAX_READ_BYTES {
+        // Tens of millions of matches in one day: the rows are read instead, which stop at
+        // the page or at the count cap.
+        return Ok(None);
+    }
     let mut read = conn.prepare_cached(&format!(
         "SELECT ids FROM {name}_terms WHERE term = ? ORDER BY rowid"
     ))?;
@@ -1360,8 +1428,8 @@ fn from_terms(
                 EventStoreError::Backend(format!("{name}_terms: a postings row does not decode"))
             })?;
         }
-        // Ids grow with each insert; a row id reused after retention deleted the newest row
-        // would break the order.
+        // Ids grow with each insert (retention stops a day's postings being used when an id
+        // could be given out again); sorted all the same, so that AND and OR stay right.
         if !ids.is_sorted_by_key(|p| p.0) {
             ids.sort_unstable_by_key(|p| p.0);
         }
@@ -1369,6 +1437,9 @@ fn from_terms(
             ids.retain(|&(id, time)| !(id <= cut_id && time < cut));
         }
         postings.insert(term, ids);
+    }
+    if let Plan::Term { term, .. } = plan {
+        return Ok(Some(postings.remove(term.as_str()).unwrap_or_default()));
     }
     Ok(Some(
         plan.eval(&|t| postings.get(t).cloned().unwrap_or_default()),
@@ -2138,6 +2209,119 @@ mod tests {
         search = Search::new(&q, d0, d0 + DAY);
         search.limit = 1;
         assert_eq!(store.search(&search).await.unwrap().total, n as u64);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Retention cuts keep the postings exact: rows appended late into a trimmed day count
+    /// until a later cut deletes them, and a cut that deletes the day's newest row (whose id
+    /// SQLite may give out again) stops the day using its postings.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn retention_cuts_and_reused_ids() {
+        let dir = fresh_dir("postings-cuts");
+        let path = dir.join("events.db");
+        let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        let at = |day: i64, hour: i64, verb: &str| {
+            let f = serde_json::json!({ "verb": verb });
+            event(day * DAY + hour * HOUR_TEST, &f.to_string(), f)
+        };
+        let (d, e) = (20_730i64, 20_731i64);
+        let now = (e + 2) * DAY;
+        let cut = |day: i64, hour: i64| crate::store::Retention {
+            max_age: Some(Duration::from_nanos(
+                (now - day * DAY - hour * HOUR_TEST) as u64,
+            )),
+            max_bytes: None,
+        };
+        let count = |text: &'static str, day: i64| {
+            let store = store.clone();
+            async move {
+                let q = crate::query::parse(text).unwrap();
+                let mut s = Search::new(&q, day * DAY, (day + 1) * DAY);
+                s.limit = 1;
+                let r = store.search(&s).await.unwrap();
+                let h = store
+                    .histogram(&q, day * DAY, (day + 1) * DAY, 24)
+                    .await
+                    .unwrap();
+                assert_eq!(h.iter().map(|b| b.count).sum::<u64>(), r.total, "{text}");
+                r.total
+            }
+        };
+        let answered = |day: i64| {
+            let c = Connection::open(&path).unwrap();
+            let plan = Plan::of(&crate::query::parse("verb:delete").unwrap());
+            from_terms(&c, day, &partition_name(day), LAYOUT, plan.as_ref())
+                .unwrap()
+                .is_some()
+        };
+        // Day d: the newest row (a late one) is cut.
+        store
+            .append(&[at(d, 10, "delete"), at(d, 1, "delete")])
+            .await
+            .unwrap();
+        // Day e: the newest row stays.
+        store
+            .append(&[at(e, 1, "delete"), at(e, 10, "delete")])
+            .await
+            .unwrap();
+        store.retain(cut(d, 5), now).await.unwrap();
+        assert!(!answered(d));
+        assert_eq!(count("verb:delete", d).await, 1);
+        // Its id is given out again.
+        store.append(&[at(d, 3, "get")]).await.unwrap();
+        assert_eq!(count("verb:get", d).await, 1);
+
+        // Day e, cut at 05:00 (its 01:00 row goes); a late 02:00 row and a 23:00 row come.
+        store.retain(cut(e, 5), now).await.unwrap();
+        assert!(answered(e));
+        assert_eq!(count("verb:delete", e).await, 1);
+        store
+            .append(&[at(e, 2, "delete"), at(e, 23, "get")])
+            .await
+            .unwrap();
+        assert!(answered(e));
+        assert_eq!(count("verb:delete", e).await, 2);
+        // A later cut takes the late row, not the newest.
+        store.retain(cut(e, 6), now).await.unwrap();
+        assert!(answered(e));
+        assert_eq!(count("verb:delete", e).await, 1);
+        assert_eq!(count("verb:get", e).await, 1);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Commits of one event each add to the term's last small row instead of a row each.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn small_commits_share_postings_rows() {
+        let dir = fresh_dir("postings-small");
+        let path = dir.join("events.db");
+        let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        let d0 = 20_740i64 * DAY;
+        for i in 0..300 {
+            let f = serde_json::json!({ "verb": if i % 3 == 0 { "get" } else { "list" } });
+            store
+                .append(&[event(d0 + i * 1_000, &f.to_string(), f)])
+                .await
+                .unwrap();
+        }
+        let c = Connection::open(&path).unwrap();
+        let rows: i64 = c
+            .query_row(
+                &format!("SELECT count(*) FROM {}_terms", partition_name(day_of(d0))),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(rows, 2);
+        let q = crate::query::parse("verb:get").unwrap();
+        let mut s = Search::new(&q, d0, d0 + DAY);
+        s.limit = 7;
+        let r = store.search(&s).await.unwrap();
+        assert_eq!(r.total, 100);
+        let times: Vec<Nanos> = r.events.iter().map(|h| h.event.time).collect();
+        let want: Vec<Nanos> = (0..7).map(|k| d0 + (297 - 3 * k) * 1_000).collect();
+        assert_eq!(times, want);
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -62,6 +62,14 @@ pub(crate) type Posting = (i64, i64);
 /// Longest string value with a term of its own; longer ones add the path's `other` term.
 pub(crate) const MAX_VALUE_BYTES: usize = 256;
 
+/// Most bytes of postings one day's search decodes (about 20M matches); beyond it the day is
+/// read from its rows, which stop at the page or at the count cap.
+pub(crate) const MAX_READ_BYTES: i64 = 64 << 20;
+
+/// Postings rows smaller than this take the next commit's postings of their term (rewritten
+/// whole) instead of a new row: small commits would otherwise add a row per event.
+pub(crate) const MERGE_BELOW: usize = 8 * 1024;
+
 /// The term of `path` holding `value` (already ASCII-lowercased). Paths never contain `=`, so
 /// the first `=` ends the path.
 fn term(path: &str, value: &str) -> String {
@@ -247,7 +255,12 @@ impl Plan {
     pub(crate) fn of(q: &Query) -> Option<Plan> {
         match q {
             Query::Field { path, value } => {
-                if sql::column(path).is_some() || !value.is_ascii() || value.contains('*') {
+                // SQLite's LIKE ends a pattern at NUL; control characters are left to the SQL.
+                if sql::column(path).is_some()
+                    || !value.is_ascii()
+                    || value.contains('*')
+                    || value.chars().any(|c| c.is_ascii_control())
+                {
                     return None;
                 }
                 let p = path.strip_prefix("fields.").unwrap_or(path);
@@ -490,6 +503,7 @@ mod tests {
             "NOT verb:get",
             "verb:get \"failed\"",
             "verb:gét",
+            "verb:get\u{0}x",
             "*",
         ] {
             let q = crate::query::parse(text).unwrap();
