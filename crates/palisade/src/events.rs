@@ -1,7 +1,7 @@
 //! `palisade ingest` and `palisade events search`: security events into and out of the event
 //! store (`palisade_siem`).
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -80,26 +80,82 @@ fn kind_of(arg: EventKindArg) -> Option<Kind> {
     }
 }
 
-/// Reads a file whole, refusing one over `limit` bytes.
-/// `-` is standard input.
-fn read_limited(path: &Path, limit: usize) -> Result<Vec<u8>, String> {
+/// Bytes of a file parsed and stored at a time when it holds one event a line (syslog, NDJSON):
+/// the parsed events take about nine times their text, so memory stays near 150 MiB whatever
+/// the file's size. `PALISADE_INGEST_CHUNK_BYTES` overrides it (tests use small parts).
+const CHUNK_BYTES: usize = 16 << 20;
+
+fn chunk_bytes() -> usize {
+    std::env::var("PALISADE_INGEST_CHUNK_BYTES")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(CHUNK_BYTES)
+}
+
+/// A file to read, gzip decompressed on the way; `-` is standard input.
+fn open_input(path: &Path) -> Result<Box<dyn BufRead>, String> {
     let reader: Box<dyn Read> = if path == Path::new("-") {
         Box::new(std::io::stdin().lock())
     } else {
         Box::new(std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?)
     };
-    let mut data = Vec::new();
-    reader
-        .take(limit as u64 + 1)
-        .read_to_end(&mut data)
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    let head = reader
+        .fill_buf()
         .map_err(|e| format!("cannot read it: {e}"))?;
-    if data.len() > limit {
-        return Err(format!(
-            "it is larger than {} MiB; split it into smaller files",
-            limit >> 20
-        ));
+    if parse::is_gzip(head) {
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::read::MultiGzDecoder::new(reader),
+        )))
+    } else {
+        Ok(Box::new(reader))
     }
-    Ok(data)
+}
+
+/// Appends the next part of the input to `buf`: about `size` bytes, then on to the end of the
+/// line (a line over `line_limit` bytes is refused). Returns the bytes added.
+fn read_part(
+    input: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    size: usize,
+    line_limit: usize,
+) -> Result<usize, String> {
+    let start = buf.len();
+    input
+        .take(size as u64)
+        .read_to_end(buf)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if buf.len() - start == size && buf.last() != Some(&b'\n') {
+        let before = buf.len();
+        input
+            .take(line_limit as u64 + 1)
+            .read_until(b'\n', buf)
+            .map_err(|e| format!("cannot read it: {e}"))?;
+        if buf.len() - before > line_limit {
+            return Err(format!(
+                "it has a line longer than {} MiB; split it or raise the limit",
+                line_limit >> 20
+            ));
+        }
+    }
+    Ok(buf.len() - start)
+}
+
+/// The longest line a part may end with: a part stays within the parser's input limit.
+fn line_limit(opts: &ParseOptions, size: usize) -> usize {
+    opts.max_input_bytes.saturating_sub(size).max(1 << 20)
+}
+
+/// What one file gave.
+#[derive(Default)]
+struct FileReport {
+    events: usize,
+    parse_errors: usize,
+    truncated: usize,
+    stored: u64,
+    refused: bool,
 }
 
 pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
@@ -125,8 +181,12 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
         };
         let defaults =
             ParseOptions::new(String::new(), palisade_server::platform::state::now_nanos());
-        let data = match read_limited(path, defaults.max_input_bytes) {
-            Ok(data) => data,
+        let size = chunk_bytes();
+        let mut data = Vec::new();
+        let mut input = match open_input(path).and_then(|mut input| {
+            read_part(&mut *input, &mut data, size, line_limit(&defaults, size)).map(|_| input)
+        }) {
+            Ok(input) => input,
             Err(e) => {
                 eprintln!("error: {name}: {e}");
                 failed = true;
@@ -138,44 +198,92 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
             .source
             .clone()
             .unwrap_or_else(|| kind.as_str().replace('_', "-"));
-        let opts = ParseOptions { source, ..defaults };
-        let events = parse::parse(kind, &data, &opts);
-        drop(data);
-        let errors: Vec<&Event> = events.iter().filter(|e| e.parse_error.is_some()).collect();
-        for e in errors.iter().take(ERRORS_SHOWN) {
-            eprintln!(
-                "error: {name}: {}",
-                e.parse_error.as_deref().unwrap_or_default()
-            );
+        // One event a line: parsed and stored a part at a time. Anything else (one JSON
+        // document, pretty-printed or a `Records` list) is read whole, up to the input limit.
+        let by_parts = kind == Kind::Syslog
+            || parse::looks_like_ndjson(&String::from_utf8_lossy(
+                &data[..data.len().min(64 * 1024)],
+            ));
+        if !by_parts {
+            let limit = defaults.max_input_bytes;
+            let rest = input
+                .take((limit + 1).saturating_sub(data.len()) as u64)
+                .read_to_end(&mut data)
+                .map_err(|e| format!("cannot read it: {e}"));
+            let problem = match rest {
+                Err(e) => Some(e),
+                Ok(_) if data.len() > limit => Some(format!(
+                    "it is larger than {} MiB and not one event a line; split it into smaller files",
+                    limit >> 20
+                )),
+                Ok(_) => None,
+            };
+            if let Some(e) = problem {
+                eprintln!("error: {name}: {e}");
+                failed = true;
+                continue;
+            }
+            input = Box::new(std::io::empty());
         }
-        if errors.len() > ERRORS_SHOWN {
+        let mut opts = ParseOptions { source, ..defaults };
+        let mut report = FileReport::default();
+        loop {
+            let events = parse::parse_text(kind, &data, &opts);
+            opts.first_line += data.iter().filter(|&&b| b == b'\n').count();
+            opts.one_per_line = by_parts;
+            data.clear();
+            for e in events.iter().filter(|e| e.parse_error.is_some()) {
+                if report.parse_errors < ERRORS_SHOWN {
+                    eprintln!(
+                        "error: {name}: {}",
+                        e.parse_error.as_deref().unwrap_or_default()
+                    );
+                }
+                report.parse_errors += 1;
+            }
+            report.truncated += events.iter().filter(|e| e.truncated).count();
+            let base = report.events;
+            report.events += events.len();
+            match &store {
+                None => {
+                    for e in &events {
+                        out.push_str(&serde_json::to_string(e).map_err(|e| e.to_string())?);
+                        out.push('\n');
+                    }
+                    if !out.is_empty() {
+                        crate::print_out(&out)?;
+                        out.clear();
+                    }
+                }
+                Some((rt, store)) => {
+                    let (stored, refused) = rt.block_on(append_all(store, events, &name, base))?;
+                    report.refused |= refused;
+                    report.stored += stored;
+                }
+            }
+            match read_part(&mut *input, &mut data, size, line_limit(&opts, size)) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    eprintln!(
+                        "error: {name}: {e}; what comes from line {} on is not stored",
+                        opts.first_line
+                    );
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if report.parse_errors > ERRORS_SHOWN {
             eprintln!(
                 "error: {name}: … and {} more events that could not be parsed",
-                errors.len() - ERRORS_SHOWN
+                report.parse_errors - ERRORS_SHOWN
             );
         }
-        let (parse_errors, total) = (errors.len(), events.len());
-        if parse_errors > 0 {
-            failed = true;
-        }
-        let truncated = events.iter().filter(|e| e.truncated).count();
-        match &store {
-            None => {
-                for e in &events {
-                    out.push_str(&serde_json::to_string(e).map_err(|e| e.to_string())?);
-                    out.push('\n');
-                }
-                if !out.is_empty() {
-                    crate::print_out(&out)?;
-                    out.clear();
-                }
-            }
-            Some((rt, store)) => {
-                let (stored, refused) = rt.block_on(append_all(store, events, &name))?;
-                failed |= refused;
-                stored_total += stored;
-            }
-        }
+        failed |= report.refused || report.parse_errors > 0;
+        stored_total += report.stored;
+        let (total, parse_errors, truncated) =
+            (report.events, report.parse_errors, report.truncated);
         if !ctx.quiet {
             let mut note = format!("{name}: {} ({kind})", plural(total, "event"));
             if parse_errors > 0 {
@@ -211,6 +319,7 @@ async fn append_all(
     store: &EventStore,
     events: Vec<Event>,
     name: &str,
+    base: usize,
 ) -> Result<(u64, bool), UserError> {
     let total = events.len();
     let mut events = events.into_iter();
@@ -222,7 +331,7 @@ async fn append_all(
         let more = !batch.is_empty();
         if more {
             let s = store.clone();
-            let first = chunk * BATCH;
+            let first = base + chunk * BATCH;
             inflight.spawn(async move { (first, s.append(&batch).await) });
             chunk += 1;
         }

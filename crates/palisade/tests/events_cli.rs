@@ -440,3 +440,92 @@ fn refused_events_are_named_by_position_across_batches() {
     assert_eq!(seen, expected);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A file of one event a line is parsed and stored a part at a time (here parts of 4 KiB):
+/// plain or gzip, every event is stored once, and a bad line in a later part is named by its
+/// line in the whole file, even when it starts a part.
+#[test]
+fn line_files_are_read_in_parts() {
+    use std::io::Write;
+    let dir = tempdir("parts");
+    // Lines of 64 bytes: a part is 64 lines, and line 2,497 starts the 40th.
+    let mut text = String::new();
+    for i in 1..=3_000 {
+        let mut line = if i == 2_497 {
+            "this line is not JSON".to_string()
+        } else {
+            format!("{{\"n\": {i}, \"verb\": \"get\"}}")
+        };
+        while line.len() < 63 {
+            line.push(' ');
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let plain = dir.join("events.jsonl");
+    std::fs::write(&plain, &text).unwrap();
+    let gz = dir.join("events.jsonl.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(text.as_bytes()).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let mut syslog = String::new();
+    for i in 1..=1_000 {
+        if i == 777 {
+            syslog.push_str("not a syslog line at all\n");
+        } else {
+            syslog.push_str(&format!(
+                "<34>1 2024-05-01T12:00:00Z web-1 sshd 42 - - line {i}\n"
+            ));
+        }
+    }
+    let sys = dir.join("auth.log");
+    std::fs::write(&sys, &syslog).unwrap();
+    for (file, kind, total, bad_line) in [
+        (&plain, "json", 3_000, 2_497),
+        (&gz, "json", 3_000, 2_497),
+        (&sys, "syslog", 1_000, 777),
+    ] {
+        let data = dir.join(format!(
+            "data-{}",
+            file.file_name().unwrap().to_string_lossy()
+        ));
+        let o = Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args([
+                "ingest",
+                "--data-dir",
+                data.to_str().unwrap(),
+                file.to_str().unwrap(),
+            ])
+            .env_remove("PALISADE_EVENTS_STORE")
+            .env_remove("PALISADE_CONFIG")
+            .env("PALISADE_INGEST_CHUNK_BYTES", "4096")
+            .current_dir(workspace())
+            .output()
+            .expect("binary runs");
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!("line {bad_line}")),
+            "{}: the bad line is named: {err}",
+            file.display()
+        );
+        assert_eq!(err.matches("error: ").count(), 1, "{err}");
+        assert!(
+            err.contains(&format!("{total} events ({kind}), 1 with parse errors")),
+            "{err}"
+        );
+        assert!(err.contains(&format!("stored {total} events")), "{err}");
+        let stored = search(data.to_str().unwrap(), "");
+        assert_eq!(stored.len(), total, "{}", file.display());
+        if kind == "json" {
+            let mut seen: Vec<i64> = stored
+                .iter()
+                .filter_map(|v| v["fields"]["n"].as_i64())
+                .collect();
+            seen.sort_unstable();
+            let expected: Vec<i64> = (1..=3_000).filter(|i| *i != 2_497).collect();
+            assert_eq!(seen, expected, "{}", file.display());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

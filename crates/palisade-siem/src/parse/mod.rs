@@ -43,6 +43,12 @@ pub struct ParseOptions {
     pub max_event_bytes: usize,
     /// Largest input accepted (after decompression).
     pub max_input_bytes: usize,
+    /// The line of the whole input the text given to the parser starts at (1-based): error
+    /// messages count lines from it. A file read in parts passes each part's first line.
+    pub first_line: usize,
+    /// The input is known to hold one JSON document a line (a later part of such a file), so
+    /// it is read line by line whatever its first line holds.
+    pub one_per_line: bool,
 }
 
 impl ParseOptions {
@@ -52,6 +58,8 @@ impl ParseOptions {
             received,
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+            first_line: 1,
+            one_per_line: false,
         }
     }
 }
@@ -187,6 +195,12 @@ pub fn parse(kind: Kind, input: &[u8], opts: &ParseOptions) -> Vec<Event> {
     } else {
         input
     };
+    parse_text(kind, input, opts)
+}
+
+/// Parses input that is not compressed (or that the caller decompressed: a file read in
+/// parts, say) as `kind`: [`parse`] without its gzip step.
+pub fn parse_text(kind: Kind, input: &[u8], opts: &ParseOptions) -> Vec<Event> {
     if input.len() > opts.max_input_bytes {
         let head = String::from_utf8_lossy(&input[..opts.max_event_bytes.min(input.len())]);
         return vec![error_event(
@@ -309,11 +323,12 @@ pub(crate) struct Doc<'a> {
     pub line: usize,
 }
 
-/// A JSON syntax error with its position, as shown to users.
-pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
+/// A JSON syntax error with its position, as shown to users (lines of a text that starts at
+/// line `first_line`).
+pub(crate) fn describe_json_error(e: &serde_json::Error, first_line: usize) -> String {
     format!(
         "invalid JSON at line {}, column {}: {}",
-        e.line(),
+        e.line() + first_line.max(1) - 1,
         e.column(),
         strip_position(&e.to_string())
     )
@@ -330,10 +345,14 @@ fn strip_position(msg: &str) -> &str {
 /// becomes an error and the next lines are still read), or one or more whole documents
 /// (pretty-printed JSON; a syntax error ends the input, reported with its line and column).
 /// A top-level array is split into its elements.
-pub(crate) fn split_json(text: &str) -> Vec<Result<Doc<'_>, (String, &str)>> {
+pub(crate) fn split_json<'a>(
+    text: &'a str,
+    opts: &ParseOptions,
+) -> Vec<Result<Doc<'a>, (String, &'a str)>> {
     let mut out = Vec::new();
-    let mut lines = Lines::new(text);
-    if looks_like_ndjson(text) {
+    let first = opts.first_line.max(1);
+    let mut lines = Lines::new(text, first);
+    if opts.one_per_line || looks_like_ndjson(text) {
         for (i, line) in text.split('\n').enumerate() {
             let line = line.strip_suffix('\r').unwrap_or(line);
             if line.trim().is_empty() {
@@ -344,7 +363,7 @@ pub(crate) fn split_json(text: &str) -> Vec<Result<Doc<'_>, (String, &str)>> {
                 Err(e) => out.push(Err((
                     format!(
                         "invalid JSON on line {}, column {}: {}",
-                        i + 1,
+                        i + first,
                         e.column(),
                         strip_position(&e.to_string())
                     ),
@@ -363,7 +382,7 @@ pub(crate) fn split_json(text: &str) -> Vec<Result<Doc<'_>, (String, &str)>> {
                 push_doc(&mut out, raw.get(), &mut lines);
             }
             Some(Err(e)) => {
-                out.push(Err((describe_json_error(&e), text[start..].trim())));
+                out.push(Err((describe_json_error(&e, first), text[start..].trim())));
                 break;
             }
         }
@@ -386,7 +405,7 @@ fn push_doc<'a>(
                     }));
                 }
             }
-            Err(e) => out.push(Err((describe_json_error(&e), raw))),
+            Err(e) => out.push(Err((describe_json_error(&e, lines.at(raw)), raw))),
         }
     } else {
         let line = lines.at(raw);
@@ -396,7 +415,7 @@ fn push_doc<'a>(
 
 /// Whether the input is one JSON object a line: there are several lines and the first
 /// non-empty one is an object by itself (or, broken, looks like one: `{` … `}`).
-fn looks_like_ndjson(text: &str) -> bool {
+pub fn looks_like_ndjson(text: &str) -> bool {
     let mut lines = text.split('\n').filter(|l| !l.trim().is_empty());
     match lines.next() {
         Some(first) => {
@@ -416,14 +435,17 @@ pub(crate) struct Lines<'a> {
     text: &'a str,
     pos: usize,
     line: usize,
+    first: usize,
 }
 
 impl<'a> Lines<'a> {
-    pub(crate) fn new(text: &'a str) -> Self {
+    /// Lines of `text`, which starts at line `first`.
+    pub(crate) fn new(text: &'a str, first: usize) -> Self {
         Lines {
             text,
             pos: 0,
-            line: 1,
+            line: first,
+            first,
         }
     }
 
@@ -432,7 +454,7 @@ impl<'a> Lines<'a> {
         let offset = offset_in(self.text, part).min(self.text.len());
         if offset < self.pos {
             self.pos = 0;
-            self.line = 1;
+            self.line = self.first;
         }
         self.line += self.text.as_bytes()[self.pos..offset]
             .iter()
@@ -465,7 +487,7 @@ pub(crate) fn parse_json_docs(
     mut normalise: impl FnMut(&mut Event),
 ) -> Vec<Event> {
     let mut out = Vec::new();
-    for doc in split_json(text) {
+    for doc in split_json(text, opts) {
         match doc {
             Ok(doc) => out.push(json_event(kind, opts, doc.raw, doc.line, &mut normalise)),
             Err((message, raw)) => out.push(error_event(kind, opts, raw, message)),
@@ -485,8 +507,8 @@ pub(crate) fn parse_json_lists(
     mut normalise: impl FnMut(&mut Event),
 ) -> Vec<Event> {
     let mut out = Vec::new();
-    let mut lines = Lines::new(text);
-    for doc in split_json(text) {
+    let mut lines = Lines::new(text, opts.first_line.max(1));
+    for doc in split_json(text, opts) {
         let doc = match doc {
             Ok(doc) => doc,
             Err((message, raw)) => {
@@ -551,7 +573,7 @@ pub(crate) fn json_event(
             kind,
             opts,
             raw,
-            format!("line {line}: {}", describe_json_error(&e)),
+            format!("line {line}: {}", describe_json_error(&e, 1)),
         ),
     }
 }

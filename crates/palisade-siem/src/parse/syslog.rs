@@ -50,7 +50,12 @@ pub fn parse(text: &str, opts: &ParseOptions) -> Vec<Event> {
             continue;
         }
         out.push(parse_line(line, opts).unwrap_or_else(|msg| {
-            error_event(Kind::Syslog, opts, line, format!("line {}: {msg}", i + 1))
+            error_event(
+                Kind::Syslog,
+                opts,
+                line,
+                format!("line {}: {msg}", i + opts.first_line.max(1)),
+            )
         }));
     }
     out
