@@ -283,8 +283,9 @@ Examples:\n  palisade serve\n  palisade serve --listen 0.0.0.0:7878 --tls-cert t
 palisade serve --database postgres://palisade@db/palisade?sslmode=require\n  \
 palisade scan config ./deploy -f json --upload http://127.0.0.1:7878 --token pal_…";
 
-const INGEST_HELP: &str = "Each file is read whole (at most 256 MiB, gzip decompressed) and split into events; \
-the kind is detected from its start unless --kind says: {\"Records\": …} is CloudTrail, an EventList or \
+const INGEST_HELP: &str = "Files of one event a line (syslog, NDJSON; gzip decompressed) are read and stored \
+16 MiB at a time, whatever their size; other files are read whole (at most 256 MiB decompressed). \
+The kind is detected from a file's start unless --kind says: {\"Records\": …} is CloudTrail, an EventList or \
 audit.k8s.io/v1 Event is Kubernetes audit, lines with rule/priority/output are Falco, other JSON is JSON \
 (newline-delimited, an array, or one object), anything else syslog (RFC 5424 or RFC 3164 lines).\n\
 Nothing is dropped: input that cannot be parsed is stored as an event with parse_error set (search \
