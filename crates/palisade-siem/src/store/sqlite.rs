@@ -150,17 +150,19 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "UPDATE event_partitions SET layout = layout WHERE 0;",
     ),
     // Day tables created from version 5 on (layout 5) keep postings of common JSON values
-    // (`super::terms`) that every writer must add to. Retention trims a day's rows but not its
+    // (`super::terms`) that every writer must add to, for the paths listed in `terms_paths`
+    // when the day was made (a binary with another list reads postings only for paths in both,
+    // and writing to such a day clears `terms_ok`). Retention trims a day's rows but not its
     // postings: it notes the cut (`terms_cut`, and the highest row id when it cut,
-    // `terms_cut_id`), and readers skip postings of rows it deleted. A cut earlier than the
-    // last one cannot be said that way: it clears `terms_ok`, and the day is then read from
-    // its rows.
+    // `terms_cut_id`), and readers skip postings of rows it deleted. A cut that cannot be said
+    // that way clears `terms_ok`, and the day is then read from its rows.
     (
         5,
         "term postings",
         "ALTER TABLE event_partitions ADD COLUMN terms_cut INTEGER;
          ALTER TABLE event_partitions ADD COLUMN terms_cut_id INTEGER;
-         ALTER TABLE event_partitions ADD COLUMN terms_ok INTEGER NOT NULL DEFAULT 1;",
+         ALTER TABLE event_partitions ADD COLUMN terms_ok INTEGER NOT NULL DEFAULT 1;
+         ALTER TABLE event_partitions ADD COLUMN terms_paths TEXT;",
     ),
 ];
 /// The day table layout this binary creates: 5 keeps postings of common JSON values
@@ -224,6 +226,8 @@ pub(crate) struct Writer {
     conn: Connection,
     /// Days whose table exists, and its layout.
     days: HashMap<i64, i64>,
+    /// Days of layout 5 whose postings cover another list of paths than this binary's.
+    foreign_terms: std::collections::HashSet<i64>,
     /// Per day table of layout 3, the block being filled and its filter (as stored, plus the
     /// rows written since).
     blooms: HashMap<i64, Filling>,
@@ -289,6 +293,7 @@ fn open_writer(path: &Path, sync: Synchronous) -> Result<Writer> {
     let mut w = Writer {
         conn,
         days: HashMap::new(),
+        foreign_terms: Default::default(),
         blooms: HashMap::new(),
         data_version: 0,
     };
@@ -452,8 +457,8 @@ impl Writer {
                 let name = partition_name(*day);
                 self.conn.execute_batch(&table_ddl(&name))?;
                 self.conn.execute(
-                    "INSERT INTO event_partitions (day, name, layout) VALUES (?, ?, ?) ON CONFLICT (day) DO NOTHING",
-                    params![day, name, LAYOUT],
+                    "INSERT INTO event_partitions (day, name, layout, terms_paths) VALUES (?, ?, ?, ?) ON CONFLICT (day) DO NOTHING",
+                    params![day, name, LAYOUT, terms::paths_text()],
                 )?;
                 self.days.insert(*day, LAYOUT);
             }
@@ -467,7 +472,15 @@ impl Writer {
             let nullable = layout >= NULLABLE_FIELDS;
             let filtered = layout >= FILTERED;
             let minutes = layout >= MINUTE_COUNTS;
-            let terms = layout >= TERMS;
+            let foreign = self.foreign_terms.contains(&day);
+            let terms = layout >= TERMS && !foreign;
+            if layout >= TERMS && foreign {
+                // Made by a binary indexing other paths: this writer cannot keep its postings.
+                self.conn.execute(
+                    "UPDATE event_partitions SET terms_ok = 0 WHERE day = ? AND terms_ok",
+                    [day],
+                )?;
+            }
             // (minute, events) of this run of the batch, in time order mostly.
             let mut counts: Vec<(i64, i64)> = Vec::new();
             let mut stmt = self.conn.prepare_cached(&format!(
@@ -647,12 +660,18 @@ impl Writer {
     /// Reads which day tables exist, and their layout.
     fn load_days(&mut self) -> Result<()> {
         self.days.clear();
+        self.foreign_terms.clear();
         let mut stmt = self
             .conn
-            .prepare("SELECT day, layout FROM event_partitions")?;
+            .prepare("SELECT day, layout, terms_paths FROM event_partitions")?;
         let mut rows = stmt.query([])?;
+        let ours = terms::paths_text();
         while let Some(r) = rows.next()? {
-            self.days.insert(r.get::<_, i64>(0)?, r.get::<_, i64>(1)?);
+            let (day, layout) = (r.get::<_, i64>(0)?, r.get::<_, i64>(1)?);
+            self.days.insert(day, layout);
+            if layout >= TERMS && r.get::<_, Option<String>>(2)?.as_deref() != Some(ours) {
+                self.foreign_terms.insert(day);
+            }
         }
         Ok(())
     }
@@ -1379,16 +1398,24 @@ fn from_terms(
     if layout < TERMS {
         return Ok(None);
     }
-    let (cut, cut_id, ok): (Option<i64>, Option<i64>, bool) = conn
+    let (cut, cut_id, ok, paths): (Option<i64>, Option<i64>, bool, Option<String>) = conn
         .prepare_cached(
-            "SELECT terms_cut, terms_cut_id, terms_ok FROM event_partitions WHERE day = ?",
+            "SELECT terms_cut, terms_cut_id, terms_ok, terms_paths FROM event_partitions WHERE day = ?",
         )?
-        .query_row([day], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        .query_row([day], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
     if !ok {
         return Ok(None);
     }
     let mut leaves = Vec::new();
     plan.leaves(&mut leaves);
+    // Only paths the day's writers indexed have postings there.
+    let paths = paths.unwrap_or_default();
+    if !leaves
+        .iter()
+        .all(|(path, _)| paths.split('\n').any(|p| p == *path))
+    {
+        return Ok(None);
+    }
     let mut exists = conn.prepare_cached(&format!(
         "SELECT EXISTS (SELECT 1 FROM {name}_terms WHERE term = ?)"
     ))?;
@@ -2322,6 +2349,46 @@ mod tests {
         let times: Vec<Nanos> = r.events.iter().map(|h| h.event.time).collect();
         let want: Vec<Nanos> = (0..7).map(|k| d0 + (297 - 3 * k) * 1_000).collect();
         assert_eq!(times, want);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A day made by a binary that indexes other paths: its postings answer only for paths in
+    /// both lists, and once this binary writes to the day, for none.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn days_indexed_by_another_list() {
+        let dir = fresh_dir("postings-paths");
+        let path = dir.join("events.db");
+        let d0 = 20_750i64 * DAY;
+        let ev = |i: i64| {
+            let f = serde_json::json!({"verb": "get", "objectRef": {"resource": "secrets"}});
+            event(d0 + i, &f.to_string(), f)
+        };
+        let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        store.append(&[ev(1), ev(2)]).await.unwrap();
+        drop(store);
+        // As an older binary that indexed `verb` alone would have made the day.
+        let c = Connection::open(&path).unwrap();
+        c.execute("UPDATE event_partitions SET terms_paths = 'verb'", [])
+            .unwrap();
+        let name = partition_name(day_of(d0));
+        let answered = |c: &Connection, text: &str| {
+            let plan = Plan::of(&crate::query::parse(text).unwrap());
+            from_terms(c, day_of(d0), &name, LAYOUT, plan.as_ref())
+                .unwrap()
+                .map(|h| h.len())
+        };
+        assert_eq!(answered(&c, "verb:get"), Some(2));
+        assert_eq!(answered(&c, "objectRef.resource:secrets"), None);
+        let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        store.append(&[ev(3)]).await.unwrap();
+        assert_eq!(answered(&c, "verb:get"), None);
+        for text in ["verb:get", "objectRef.resource:secrets verb:get"] {
+            let q = crate::query::parse(text).unwrap();
+            let mut s = Search::new(&q, d0, d0 + DAY);
+            s.limit = 1;
+            assert_eq!(store.search(&s).await.unwrap().total, 3, "{text}");
+        }
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -59,6 +59,12 @@ pub(crate) const INDEXED_PATHS: &[&str] = &[
 /// One event holding a term: its row id and time.
 pub(crate) type Posting = (i64, i64);
 
+/// [`INDEXED_PATHS`] one a line, as a day table records the paths its postings cover.
+pub(crate) fn paths_text() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| INDEXED_PATHS.join("\n"))
+}
+
 /// Longest string value with a term of its own; longer ones add the path's `other` term.
 pub(crate) const MAX_VALUE_BYTES: usize = 256;
 
