@@ -81,71 +81,102 @@ fn kind_of(arg: EventKindArg) -> Option<Kind> {
 }
 
 /// Bytes of a file parsed and stored at a time when it holds one event a line (syslog, NDJSON):
-/// the parsed events take about nine times their text, so memory stays near 150 MiB whatever
-/// the file's size. `PALISADE_INGEST_CHUNK_BYTES` overrides it (tests use small parts).
+/// the parsed events take about nine times their text, so with lines of ordinary length memory
+/// stays near 300 MiB whatever the file's size (a part ends with a whole line, and a line may
+/// be as long as the input limit allows). `PALISADE_INGEST_CHUNK_BYTES` overrides it (tests
+/// use small parts).
 const CHUNK_BYTES: usize = 16 << 20;
 
-fn chunk_bytes() -> usize {
+fn chunk_bytes(max_input_bytes: usize) -> usize {
     std::env::var("PALISADE_INGEST_CHUNK_BYTES")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| *n > 0)
         .unwrap_or(CHUNK_BYTES)
+        .min(max_input_bytes / 2)
 }
 
-/// A file to read, gzip decompressed on the way; `-` is standard input.
-fn open_input(path: &Path) -> Result<Box<dyn BufRead>, String> {
-    let reader: Box<dyn Read> = if path == Path::new("-") {
+/// A file to read, gzip decompressed on the way (`-` is standard input), and whether it is
+/// gzip.
+fn open_input(path: &Path) -> Result<(Box<dyn BufRead>, bool), String> {
+    let mut reader: Box<dyn Read> = if path == Path::new("-") {
         Box::new(std::io::stdin().lock())
     } else {
         Box::new(std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?)
     };
-    let mut reader = BufReader::with_capacity(1 << 16, reader);
-    let head = reader
-        .fill_buf()
+    // Two bytes say whether it is gzip; a pipe may hand them over one at a time.
+    let mut head = Vec::with_capacity(2);
+    (&mut reader)
+        .take(2)
+        .read_to_end(&mut head)
         .map_err(|e| format!("cannot read it: {e}"))?;
-    if parse::is_gzip(head) {
-        Ok(Box::new(BufReader::with_capacity(
-            1 << 16,
-            flate2::read::MultiGzDecoder::new(reader),
-        )))
+    let gzip = parse::is_gzip(&head);
+    let reader = BufReader::with_capacity(1 << 16, std::io::Cursor::new(head).chain(reader));
+    if gzip {
+        Ok((
+            Box::new(BufReader::with_capacity(
+                1 << 16,
+                flate2::read::MultiGzDecoder::new(reader),
+            )),
+            true,
+        ))
     } else {
-        Ok(Box::new(reader))
+        Ok((Box::new(reader), false))
     }
 }
 
+/// Why a part could not be read whole. What was read before it stays in the buffer.
+enum PartError {
+    /// The file (or its gzip stream) could not be read on.
+    Read(String),
+    /// A line longer than the limit (bytes).
+    LongLine(usize),
+}
+
 /// Appends the next part of the input to `buf`: about `size` bytes, then on to the end of the
-/// line (a line over `line_limit` bytes is refused). Returns the bytes added.
+/// line; a line over `line_limit` bytes is refused. Returns the bytes added.
 fn read_part(
     input: &mut dyn BufRead,
     buf: &mut Vec<u8>,
     size: usize,
     line_limit: usize,
-) -> Result<usize, String> {
+) -> Result<usize, PartError> {
     let start = buf.len();
     input
         .take(size as u64)
         .read_to_end(buf)
-        .map_err(|e| format!("cannot read it: {e}"))?;
+        .map_err(|e| PartError::Read(e.to_string()))?;
     if buf.len() - start == size && buf.last() != Some(&b'\n') {
-        let before = buf.len();
+        let line_start = buf[start..]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(start, |i| start + i + 1);
+        let room = line_limit.saturating_sub(buf.len() - line_start);
         input
-            .take(line_limit as u64 + 1)
+            .take(room as u64 + 1)
             .read_until(b'\n', buf)
-            .map_err(|e| format!("cannot read it: {e}"))?;
-        if buf.len() - before > line_limit {
-            return Err(format!(
-                "it has a line longer than {} MiB; split it or raise the limit",
-                line_limit >> 20
-            ));
+            .map_err(|e| PartError::Read(e.to_string()))?;
+        if buf.len() - line_start > line_limit {
+            return Err(PartError::LongLine(line_limit));
         }
     }
     Ok(buf.len() - start)
 }
 
-/// The longest line a part may end with: a part stays within the parser's input limit.
+/// The longest line a part may hold: a part stays within the parser's input limit.
 fn line_limit(opts: &ParseOptions, size: usize) -> usize {
-    opts.max_input_bytes.saturating_sub(size).max(1 << 20)
+    opts.max_input_bytes.saturating_sub(size)
+}
+
+/// Where a part's events are in their file: for messages.
+struct Position<'a> {
+    name: &'a str,
+    /// Events of the file before the part.
+    base: usize,
+    /// Of those, the events stored.
+    stored: u64,
+    /// The part's first line.
+    line: usize,
 }
 
 /// What one file gave.
@@ -181,18 +212,19 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
         };
         let defaults =
             ParseOptions::new(String::new(), palisade_server::platform::state::now_nanos());
-        let size = chunk_bytes();
+        let size = chunk_bytes(defaults.max_input_bytes);
         let mut data = Vec::new();
-        let mut input = match open_input(path).and_then(|mut input| {
-            read_part(&mut *input, &mut data, size, line_limit(&defaults, size)).map(|_| input)
-        }) {
-            Ok(input) => input,
+        let (mut input, gzip) = match open_input(path) {
+            Ok(opened) => opened,
             Err(e) => {
                 eprintln!("error: {name}: {e}");
                 failed = true;
                 continue;
             }
         };
+        // A read that fails part way: what came before it is still parsed and stored.
+        let mut cut_short =
+            read_part(&mut *input, &mut data, size, line_limit(&defaults, size)).err();
         let kind = forced.unwrap_or_else(|| parse::detect(&data));
         let source = args
             .source
@@ -202,15 +234,16 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
         // document, pretty-printed or a `Records` list) is read whole, up to the input limit.
         let by_parts = kind == Kind::Syslog
             || parse::looks_like_ndjson(&String::from_utf8_lossy(
-                &data[..data.len().min(64 * 1024)],
+                data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&data),
             ));
-        if !by_parts {
+        if !by_parts && cut_short.is_none() {
             let limit = defaults.max_input_bytes;
             let rest = input
                 .take((limit + 1).saturating_sub(data.len()) as u64)
                 .read_to_end(&mut data)
                 .map_err(|e| format!("cannot read it: {e}"));
             let problem = match rest {
+                Err(e) if gzip => Some(format!("invalid gzip data: {e}")),
                 Err(e) => Some(e),
                 Ok(_) if data.len() > limit => Some(format!(
                     "it is larger than {} MiB and not one event a line; split it into smaller files",
@@ -228,7 +261,13 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
         let mut opts = ParseOptions { source, ..defaults };
         let mut report = FileReport::default();
         loop {
+            if cut_short.is_some() {
+                // Only whole lines: the rest of a line cut short is not an event.
+                let keep = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                data.truncate(keep);
+            }
             let events = parse::parse_text(kind, &data, &opts);
+            let part_line = opts.first_line;
             opts.first_line += data.iter().filter(|&&b| b == b'\n').count();
             opts.one_per_line = by_parts;
             data.clear();
@@ -256,22 +295,36 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
                     }
                 }
                 Some((rt, store)) => {
-                    let (stored, refused) = rt.block_on(append_all(store, events, &name, base))?;
+                    let context = Position {
+                        name: &name,
+                        base,
+                        stored: report.stored,
+                        line: part_line,
+                    };
+                    let (stored, refused) = rt.block_on(append_all(store, events, &context))?;
                     report.refused |= refused;
                     report.stored += stored;
                 }
             }
+            if let Some(e) = cut_short.take() {
+                let line = opts.first_line;
+                let why = match e {
+                    PartError::Read(e) if gzip => format!("invalid gzip data: {e}"),
+                    PartError::Read(e) => format!("cannot read it: {e}"),
+                    PartError::LongLine(limit) => {
+                        format!("line {line} is longer than {} MiB", limit >> 20)
+                    }
+                };
+                eprintln!(
+                    "error: {name}: {why}; the events before line {line} are read, the rest of the file is not"
+                );
+                failed = true;
+                break;
+            }
             match read_part(&mut *input, &mut data, size, line_limit(&opts, size)) {
                 Ok(0) => break,
                 Ok(_) => {}
-                Err(e) => {
-                    eprintln!(
-                        "error: {name}: {e}; what comes from line {} on is not stored",
-                        opts.first_line
-                    );
-                    failed = true;
-                    break;
-                }
+                Err(e) => cut_short = Some(e),
             }
         }
         if report.parse_errors > ERRORS_SHOWN {
@@ -318,9 +371,9 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
 async fn append_all(
     store: &EventStore,
     events: Vec<Event>,
-    name: &str,
-    base: usize,
+    at: &Position<'_>,
 ) -> Result<(u64, bool), UserError> {
+    let (name, base) = (at.name, at.base);
     let total = events.len();
     let mut events = events.into_iter();
     let mut inflight = tokio::task::JoinSet::new();
@@ -342,7 +395,9 @@ async fn append_all(
             let (first, receipt) = done.map_err(|e| UserError(format!("{name}: {e}")))?;
             let receipt = receipt.map_err(|e| {
                 UserError(format!(
-                    "{name}: storing events failed: {e} ({stored} of {total} are stored for certain; up to {} more in batches under way may be)",
+                    "{name}: storing events failed: {e}. Stored for certain: the {} events before line {} and {stored} of the {total} after it; up to {} more in batches under way may be",
+                    at.stored,
+                    at.line,
                     (IN_FLIGHT - 1) * BATCH
                 ))
             })?;

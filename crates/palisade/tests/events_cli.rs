@@ -529,3 +529,76 @@ fn line_files_are_read_in_parts() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Parts end inside lines of any length, with CRLF line ends and a byte order mark; a gzip
+/// stream cut short after several parts keeps what came before the damage and says where it
+/// stopped.
+#[test]
+fn parts_with_crlf_bom_and_a_cut_gzip() {
+    use std::io::Write;
+    let dir = tempdir("parts-crlf");
+    let mut text = String::from("\u{FEFF}");
+    for i in 1..=2_000 {
+        text.push_str(&format!(
+            "{{\"n\": {i}, \"pad\": \"{}\"}}\r\n",
+            "y".repeat((i * 37) % 300)
+        ));
+    }
+    let file = dir.join("crlf.jsonl");
+    std::fs::write(&file, &text).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(text.as_bytes()).unwrap();
+    let gz = enc.finish().unwrap();
+    let cut = dir.join("cut.jsonl.gz");
+    std::fs::write(&cut, &gz[..gz.len() * 3 / 5]).unwrap();
+    let ingest = |file: &PathBuf, data: &PathBuf| {
+        Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args([
+                "ingest",
+                "--data-dir",
+                data.to_str().unwrap(),
+                file.to_str().unwrap(),
+            ])
+            .env_remove("PALISADE_EVENTS_STORE")
+            .env_remove("PALISADE_CONFIG")
+            .env("PALISADE_INGEST_CHUNK_BYTES", "5000")
+            .current_dir(workspace())
+            .output()
+            .expect("binary runs")
+    };
+    let numbers = |data: &PathBuf| -> Vec<i64> {
+        let mut n: Vec<i64> = search(data.to_str().unwrap(), "")
+            .iter()
+            .map(|v| v["fields"]["n"].as_i64().expect("every event parsed"))
+            .collect();
+        n.sort_unstable();
+        n
+    };
+    let data = dir.join("data-crlf");
+    let o = ingest(&file, &data);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(numbers(&data), (1..=2_000).collect::<Vec<i64>>());
+
+    let data = dir.join("data-cut");
+    let o = ingest(&cut, &data);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("invalid gzip data"), "{err}");
+    let at = err
+        .split("the events before line ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap_or_else(|| panic!("names the line it stopped at: {err}"));
+    // Every whole line the damaged stream still gives is stored.
+    let mut readable = Vec::new();
+    let _ = std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(&gz[..gz.len() * 3 / 5]),
+        &mut readable,
+    );
+    let whole_lines = readable.iter().filter(|&&b| b == b'\n').count() as i64;
+    assert_eq!(at, whole_lines + 1, "{err}");
+    assert!(at > 200, "several parts were read first: {err}");
+    assert_eq!(numbers(&data), (1..at).collect::<Vec<i64>>(), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
