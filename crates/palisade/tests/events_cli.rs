@@ -2,7 +2,7 @@
 //! palisade-siem and the real CloudTrail files of the shared corpus (`$PALISADE_CORPUS` or
 //! `../shared/corpus`; those tests are skipped with a message when it is absent).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn workspace() -> PathBuf {
@@ -40,6 +40,24 @@ fn run(args: &[&str]) -> Output {
         .args(args)
         .env_remove("PALISADE_EVENTS_STORE")
         .env_remove("PALISADE_CONFIG")
+        .current_dir(workspace())
+        .output()
+        .expect("binary runs")
+}
+
+/// `palisade ingest --data-dir DATA FILE`, reading files of one event a line `part` bytes at a
+/// time.
+fn ingest_in_parts(file: &Path, data: &Path, part: usize) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args([
+            "ingest",
+            "--data-dir",
+            data.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ])
+        .env_remove("PALISADE_EVENTS_STORE")
+        .env_remove("PALISADE_CONFIG")
+        .env("PALISADE_INGEST_CHUNK_BYTES", part.to_string())
         .current_dir(workspace())
         .output()
         .expect("binary runs")
@@ -489,19 +507,7 @@ fn line_files_are_read_in_parts() {
             "data-{}",
             file.file_name().unwrap().to_string_lossy()
         ));
-        let o = Command::new(env!("CARGO_BIN_EXE_palisade"))
-            .args([
-                "ingest",
-                "--data-dir",
-                data.to_str().unwrap(),
-                file.to_str().unwrap(),
-            ])
-            .env_remove("PALISADE_EVENTS_STORE")
-            .env_remove("PALISADE_CONFIG")
-            .env("PALISADE_INGEST_CHUNK_BYTES", "4096")
-            .current_dir(workspace())
-            .output()
-            .expect("binary runs");
+        let o = ingest_in_parts(file, &data, 4096);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{err}");
         assert!(
@@ -551,21 +557,7 @@ fn parts_with_crlf_bom_and_a_cut_gzip() {
     let gz = enc.finish().unwrap();
     let cut = dir.join("cut.jsonl.gz");
     std::fs::write(&cut, &gz[..gz.len() * 3 / 5]).unwrap();
-    let ingest = |file: &PathBuf, data: &PathBuf| {
-        Command::new(env!("CARGO_BIN_EXE_palisade"))
-            .args([
-                "ingest",
-                "--data-dir",
-                data.to_str().unwrap(),
-                file.to_str().unwrap(),
-            ])
-            .env_remove("PALISADE_EVENTS_STORE")
-            .env_remove("PALISADE_CONFIG")
-            .env("PALISADE_INGEST_CHUNK_BYTES", "5000")
-            .current_dir(workspace())
-            .output()
-            .expect("binary runs")
-    };
+    let ingest = |file: &PathBuf, data: &PathBuf| ingest_in_parts(file, data, 5000);
     let numbers = |data: &PathBuf| -> Vec<i64> {
         let mut n: Vec<i64> = search(data.to_str().unwrap(), "")
             .iter()

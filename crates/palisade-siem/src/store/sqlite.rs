@@ -1998,6 +1998,15 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// How many events of `day` its postings say match `text`; `None` when the day would be
+    /// read from its rows.
+    fn from_postings(c: &Connection, day: i64, text: &str) -> Option<usize> {
+        let plan = Plan::of(&crate::query::parse(text).unwrap());
+        from_terms(c, day, &partition_name(day), LAYOUT, plan.as_ref())
+            .unwrap()
+            .map(|hits| hits.len())
+    }
+
     /// Random audit-like events, some in shapes the postings must read as the SQL does
     /// (dotted keys, arrays of objects, strings of digits, case, non-ASCII, keys with `"`,
     /// nulls); day 2 alone has a float under `responseStatus.code`.
@@ -2154,14 +2163,8 @@ mod tests {
         // Which days the postings answer: every day but the one with a float under the code.
         let answered = |text: &str| -> Vec<bool> {
             let c = Connection::open(&path).unwrap();
-            let plan = Plan::of(&crate::query::parse(text).unwrap());
             (0..3)
-                .map(|d| {
-                    let day = day_of(d0) + d;
-                    from_terms(&c, day, &partition_name(day), LAYOUT, plan.as_ref())
-                        .unwrap()
-                        .is_some()
-                })
+                .map(|d| from_postings(&c, day_of(d0) + d, text).is_some())
                 .collect()
         };
         assert_eq!(answered("verb:delete"), [true, true, true]);
@@ -2219,13 +2222,7 @@ mod tests {
             .collect();
         store.append(&batch).await.unwrap();
         let c = Connection::open(&path).unwrap();
-        let name = partition_name(day_of(d0));
-        let answered = |text: &str| {
-            let plan = Plan::of(&crate::query::parse(text).unwrap());
-            from_terms(&c, day_of(d0), &name, LAYOUT, plan.as_ref())
-                .unwrap()
-                .map(|hits| hits.len())
-        };
+        let answered = |text: &str| from_postings(&c, day_of(d0), text);
         assert_eq!(answered("verb:get"), Some(n as usize));
         assert_eq!(answered("objectRef.namespace:ns7"), None);
         let q = crate::query::parse("objectRef.namespace:ns7 verb:get").unwrap();
@@ -2277,10 +2274,7 @@ mod tests {
         };
         let answered = |day: i64| {
             let c = Connection::open(&path).unwrap();
-            let plan = Plan::of(&crate::query::parse("verb:delete").unwrap());
-            from_terms(&c, day, &partition_name(day), LAYOUT, plan.as_ref())
-                .unwrap()
-                .is_some()
+            from_postings(&c, day, "verb:delete").is_some()
         };
         // Day d: the newest row (a late one) is cut.
         store
@@ -2371,13 +2365,7 @@ mod tests {
         let c = Connection::open(&path).unwrap();
         c.execute("UPDATE event_partitions SET terms_paths = 'verb'", [])
             .unwrap();
-        let name = partition_name(day_of(d0));
-        let answered = |c: &Connection, text: &str| {
-            let plan = Plan::of(&crate::query::parse(text).unwrap());
-            from_terms(c, day_of(d0), &name, LAYOUT, plan.as_ref())
-                .unwrap()
-                .map(|h| h.len())
-        };
+        let answered = |c: &Connection, text: &str| from_postings(c, day_of(d0), text);
         assert_eq!(answered(&c, "verb:get"), Some(2));
         assert_eq!(answered(&c, "objectRef.resource:secrets"), None);
         let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
