@@ -290,7 +290,23 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
                         out.push('\n');
                     }
                     if !out.is_empty() {
-                        crate::print_out(&out)?;
+                        use std::io::Write;
+                        let mut stdout = std::io::stdout().lock();
+                        match stdout
+                            .write_all(out.as_bytes())
+                            .and_then(|_| stdout.flush())
+                        {
+                            // The reader is gone (`| head`): nothing more will be read.
+                            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                                return Ok(ExitCode::SUCCESS);
+                            }
+                            Err(e) => {
+                                return Err(UserError(format!(
+                                    "cannot write to standard output: {e}"
+                                )));
+                            }
+                            Ok(()) => {}
+                        }
                         out.clear();
                     }
                 }

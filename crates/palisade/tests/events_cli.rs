@@ -594,3 +594,34 @@ fn parts_with_crlf_bom_and_a_cut_gzip() {
     assert_eq!(numbers(&data), (1..at).collect::<Vec<i64>>(), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `palisade ingest --dry-run FILE | head`: once the reader is gone, the rest of the file is
+/// not parsed.
+#[test]
+fn dry_run_stops_when_the_reader_goes() {
+    use std::io::Read;
+    let dir = tempdir("dry-run-pipe");
+    let file = dir.join("big.jsonl");
+    let line = format!("{{\"verb\": \"get\", \"pad\": \"{}\"}}\n", "z".repeat(200));
+    std::fs::write(&file, line.repeat(40_000)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["ingest", "--dry-run", file.to_str().unwrap()])
+        .env("PALISADE_INGEST_CHUNK_BYTES", "65536")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let mut first = [0u8; 4096];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .unwrap();
+    // The pipe is closed here, with megabytes of output still to come.
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("40000 events"), "parsed to the end: {err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
