@@ -76,13 +76,25 @@ pub(crate) const MAX_READ_BYTES: i64 = 64 << 20;
 /// whole) instead of a new row: small commits would otherwise add a row per event.
 pub(crate) const MERGE_BELOW: usize = 8 * 1024;
 
-/// The term of `path` holding `value` (already ASCII-lowercased). Paths never contain `=`, so
-/// the first `=` ends the path.
+/// Writes the term of `path` holding `value` (ASCII-lowercased, as LIKE folds), or with `None`
+/// the path's `other` term. Paths never contain `=` or `!`, so the first of them ends the path.
+fn push_term(out: &mut String, path: &str, value: Option<&str>) {
+    out.push_str(path);
+    match value {
+        Some(value) => {
+            out.push('=');
+            let start = out.len();
+            out.push_str(value);
+            out[start..].make_ascii_lowercase();
+        }
+        None => out.push('!'),
+    }
+}
+
+/// The term of `path` holding `value`.
 fn term(path: &str, value: &str) -> String {
     let mut t = String::with_capacity(path.len() + 1 + value.len());
-    t.push_str(path);
-    t.push('=');
-    t.push_str(value);
+    push_term(&mut t, path, Some(value));
     t
 }
 
@@ -98,7 +110,9 @@ pub(crate) fn path_of(term: &str) -> &str {
 
 /// The term saying that some event of the day holds a value under `path` that has no term.
 pub(crate) fn other(path: &str) -> String {
-    format!("{path}!")
+    let mut t = String::with_capacity(path.len() + 1);
+    push_term(&mut t, path, None);
+    t
 }
 
 /// Every indexed path and every start of one (up to a dot), sorted, with whether it is a whole
@@ -210,16 +224,8 @@ fn step(path: &mut String, k: &str, v: &Value, out: &mut String) {
 
 /// The term of a value found at an indexed path.
 fn leaf(path: &str, v: &Value, out: &mut String) {
-    let mut put = |value: &str, other: bool| {
-        out.push_str(path);
-        if other {
-            out.push('!');
-        } else {
-            out.push('=');
-            let start = out.len();
-            out.push_str(value);
-            out[start..].make_ascii_lowercase();
-        }
+    let mut put = |value: Option<&str>| {
+        push_term(out, path, value);
         out.push(SEPARATOR);
     };
     match v {
@@ -227,16 +233,16 @@ fn leaf(path: &str, v: &Value, out: &mut String) {
             if !s.is_ascii() {
                 // An ASCII search value never matches it; a non-ASCII one is not looked up.
             } else if s.len() > MAX_VALUE_BYTES || s.contains(SEPARATOR) {
-                put("", true);
+                put(None);
             } else {
-                put(s, false);
+                put(Some(s));
             }
         }
-        Value::Bool(b) => put(if *b { "true" } else { "false" }, false),
+        Value::Bool(b) => put(Some(if *b { "true" } else { "false" })),
         // SQLite reads integers outside i64 as reals, and writes reals its own way.
         Value::Number(n) => match n.as_i64() {
-            Some(i) => put(&i.to_string(), false),
-            None => put("", true),
+            Some(i) => put(Some(&i.to_string())),
+            None => put(None),
         },
         // Null, objects and nested arrays never match a value.
         _ => {}
@@ -273,7 +279,7 @@ impl Plan {
                 let path = INDEXED_PATHS.iter().find(|i| **i == p)?;
                 Some(Plan::Term {
                     path,
-                    term: term(path, &value.to_ascii_lowercase()),
+                    term: term(path, value),
                 })
             }
             Query::And(qs) | Query::Or(qs) => {
