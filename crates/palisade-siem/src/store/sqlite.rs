@@ -1755,6 +1755,21 @@ mod tests {
         dir
     }
 
+    /// A store on a new file in a directory of this test's own: the directory, the file, the
+    /// store.
+    async fn fresh_store(
+        name: &str,
+    ) -> (
+        std::path::PathBuf,
+        std::path::PathBuf,
+        crate::store::EventStore,
+    ) {
+        let dir = fresh_dir(name);
+        let path = dir.join("events.db");
+        let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        (dir, path, store)
+    }
+
     fn event(time: Nanos, raw: &str, fields: serde_json::Value) -> Event {
         Event {
             time,
@@ -1825,9 +1840,7 @@ mod tests {
     /// the middle of a minute.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn histograms_from_minute_counts() {
-        let dir = fresh_dir("minutes");
-        let path = dir.join("events.db");
-        let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        let (dir, path, store) = fresh_store("minutes").await;
         let d0 = 20_700i64 * DAY;
         let mut rng = palisade_core::rng::XorShift::new(0x2545_F491_4F6C_DD1D);
         let mut next = move || rng.next_u64();
@@ -2064,9 +2077,7 @@ mod tests {
     /// earlier cut that the postings cannot say (the day is then read from its rows).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn counts_from_postings() {
-        let dir = fresh_dir("postings");
-        let path = dir.join("events.db");
-        let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        let (dir, path, store) = fresh_store("postings").await;
         let d0 = 20_710i64 * DAY;
         let mut rng = palisade_core::rng::XorShift::new(0x9E37_79B9_7F4A_7C15);
         let mut all: Vec<Event> = Vec::new();
@@ -2209,9 +2220,7 @@ mod tests {
     /// `other` term in that day: counts over it read the day's rows, and stay right.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn many_values_fall_back_to_rows() {
-        let dir = fresh_dir("many-values");
-        let path = dir.join("events.db");
-        let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        let (dir, path, store) = fresh_store("many-values").await;
         let d0 = 20_720i64 * DAY;
         let n = terms::MAX_VALUES_PER_COMMIT as i64 + 1;
         let batch: Vec<Event> = (0..n)
@@ -2242,9 +2251,7 @@ mod tests {
     /// SQLite may give out again) stops the day using its postings.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn retention_cuts_and_reused_ids() {
-        let dir = fresh_dir("postings-cuts");
-        let path = dir.join("events.db");
-        let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        let (dir, path, store) = fresh_store("postings-cuts").await;
         let at = |day: i64, hour: i64, verb: &str| {
             let f = serde_json::json!({ "verb": verb });
             event(day * DAY + hour * HOUR_TEST, &f.to_string(), f)
@@ -2315,9 +2322,7 @@ mod tests {
     /// Commits of one event each add to the term's last small row instead of a row each.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn small_commits_share_postings_rows() {
-        let dir = fresh_dir("postings-small");
-        let path = dir.join("events.db");
-        let store = crate::store::open(path.to_str().unwrap()).await.unwrap();
+        let (dir, path, store) = fresh_store("postings-small").await;
         let d0 = 20_740i64 * DAY;
         for i in 0..300 {
             let f = serde_json::json!({ "verb": if i % 3 == 0 { "get" } else { "list" } });
