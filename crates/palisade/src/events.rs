@@ -240,11 +240,10 @@ pub fn ingest(ctx: &Ctx, args: IngestArgs) -> Result<ExitCode, UserError> {
             let limit = defaults.max_input_bytes;
             let rest = input
                 .take((limit + 1).saturating_sub(data.len()) as u64)
-                .read_to_end(&mut data)
-                .map_err(|e| format!("cannot read it: {e}"));
+                .read_to_end(&mut data);
             let problem = match rest {
                 Err(e) if gzip => Some(format!("invalid gzip data: {e}")),
-                Err(e) => Some(e),
+                Err(e) => Some(format!("cannot read it: {e}")),
                 Ok(_) if data.len() > limit => Some(format!(
                     "it is larger than {} MiB and not one event a line; split it into smaller files",
                     limit >> 20
