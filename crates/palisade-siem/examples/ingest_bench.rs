@@ -16,6 +16,8 @@
 //!   --pregenerate-raw   build every event's raw text before the clock starts; the senders
 //!                       parse it with the real parsers (audit, syslog) and append, as the
 //!                       sources do: the figures are parsing and the store on the same cores
+//!   --parse-only        time the real parsers alone, one thread, on every event's raw text
+//!                       (no store): microseconds per event of each kind
 //! ```
 //!
 //! Events are generated on a separate thread into a bounded queue, so the generator's CPU is
@@ -206,6 +208,7 @@ struct Args {
     search: bool,
     pregenerate: bool,
     pregenerate_raw: bool,
+    parse_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -221,6 +224,7 @@ fn parse_args() -> Result<Args, String> {
         search: true,
         pregenerate: false,
         pregenerate_raw: false,
+        parse_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -234,6 +238,7 @@ fn parse_args() -> Result<Args, String> {
             "--no-search" => a.search = false,
             "--pregenerate" => a.pregenerate = true,
             "--pregenerate-raw" => a.pregenerate_raw = true,
+            "--parse-only" => a.parse_only = true,
             "--events" => a.events = num("--events")?,
             "--batch" => a.batch = num("--batch")?.max(1) as usize,
             "--senders" => a.senders = num("--senders")?.max(1) as usize,
@@ -353,7 +358,38 @@ async fn run() -> Result<(), String> {
     r
 }
 
+/// `--parse-only`: each kind's raw texts through its real parser on this thread, timed.
+fn parse_only(a: &Args) {
+    let mut by_kind: std::collections::BTreeMap<String, Vec<Event>> = Default::default();
+    generate(a, |b| {
+        for mut e in b {
+            e.fields = serde_json::Value::Null;
+            by_kind.entry(e.kind.clone()).or_default().push(e);
+        }
+        true
+    });
+    for (kind, events) in &by_kind {
+        let bytes: usize = events.iter().map(|e| e.raw.len()).sum();
+        let t = Instant::now();
+        let mut parsed = 0usize;
+        for e in events {
+            parsed += std::hint::black_box(reparse(e)).len();
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "parse {kind}: {parsed} events ({:.0} B on average) in {secs:.2}s = {:.2} us per event, {:.0} events/s on one core",
+            bytes as f64 / events.len().max(1) as f64,
+            secs * 1e6 / events.len().max(1) as f64,
+            events.len() as f64 / secs
+        );
+    }
+}
+
 async fn bench(a: &Args, location: &str) -> Result<(), String> {
+    if a.parse_only {
+        parse_only(a);
+        return Ok(());
+    }
     // 1. The generator alone: its CPU is not the store's.
     let gen_cpu0 = cpu_seconds();
     let gen_t0 = Instant::now();

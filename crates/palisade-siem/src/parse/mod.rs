@@ -215,7 +215,12 @@ pub fn parse_text(kind: Kind, input: &[u8], opts: &ParseOptions) -> Vec<Event> {
         )];
     }
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
-    let text = String::from_utf8_lossy(input);
+    // Valid UTF-8 (nearly all input) is checked by the fast path; only the rest pays for
+    // the replacement characters.
+    let text = match std::str::from_utf8(input) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(input),
+    };
     match kind {
         Kind::K8sAudit => k8s_audit::parse(&text, opts),
         Kind::CloudTrail => cloudtrail::parse(&text, opts),
@@ -321,6 +326,92 @@ pub(crate) struct Doc<'a> {
     pub raw: &'a str,
     /// 1-based line of the document's start.
     pub line: usize,
+    /// What the one pass over an object document found ([`one_pass`]), when the input was
+    /// split that way; `None` when the document is to be parsed from `raw`.
+    pub parsed: Option<OnePass<'a>>,
+}
+
+/// One JSON object document read in one pass: its value as [`parse_plain`] builds it, and
+/// the array under the list key when the object has that key at its top level.
+pub(crate) struct OnePass<'a> {
+    pub value: Value,
+    pub plain: bool,
+    /// `Some` when the list key is there: its elements (`null` stands for none).
+    pub list: Option<Vec<&'a RawValue>>,
+}
+
+/// Reads `text` (one JSON object and nothing else but whitespace) in one pass, or says `None`
+/// for anything else (an array, several documents, a syntax error, a list key whose value is
+/// neither an array nor null): the caller then takes the slower path that splits, validates
+/// and reports such input. The answer is the one that path gives for the same object.
+pub(crate) fn one_pass<'a>(text: &'a str, list_key: Option<&str>) -> Option<OnePass<'a>> {
+    use serde::de::DeserializeSeed;
+    #[cfg(test)]
+    if tests::SPLIT_ONLY.get() {
+        return None;
+    }
+    if !text.trim_start_matches(JSON_SPACE).starts_with('{') {
+        return None;
+    }
+    let plain = std::cell::Cell::new(true);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let (value, list) = Top {
+        plain: &plain,
+        list_key,
+    }
+    .deserialize(&mut de)
+    .ok()?;
+    de.end().ok()?;
+    Some(OnePass {
+        value,
+        plain: plain.get(),
+        list,
+    })
+}
+
+/// JSON's whitespace: what may surround a document.
+const JSON_SPACE: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// The top-level object of [`one_pass`]: every key is built as [`Plain`] does, except the list
+/// key, whose array is kept as the elements' text.
+struct Top<'k, 'c> {
+    plain: &'c std::cell::Cell<bool>,
+    list_key: Option<&'k str>,
+}
+
+type TopValue<'de> = (Value, Option<Vec<&'de RawValue>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Top<'_, '_> {
+    type Value = TopValue<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Top<'_, '_> {
+    type Value = TopValue<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        let mut list = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if self.list_key == Some(key.as_str()) {
+                // The last of duplicate keys counts, as in a map.
+                list = Some(
+                    map.next_value::<Option<Vec<&'de RawValue>>>()?
+                        .unwrap_or_default(),
+                );
+                continue;
+            }
+            let value = map.next_value_seed(Plain(self.plain))?;
+            if object.insert(key, value).is_some() {
+                self.plain.set(false);
+            }
+        }
+        Ok((Value::Object(object), list))
+    }
 }
 
 /// A JSON syntax error with its position, as shown to users (lines of a text that starts at
@@ -345,9 +436,13 @@ fn strip_position(msg: &str) -> &str {
 /// becomes an error and the next lines are still read), or one or more whole documents
 /// (pretty-printed JSON; a syntax error ends the input, reported with its line and column).
 /// A top-level array is split into its elements.
+///
+/// An object document is read in one pass ([`one_pass`], with `list_key`) where it can be;
+/// the rest is validated here and parsed by the caller.
 pub(crate) fn split_json<'a>(
     text: &'a str,
     opts: &ParseOptions,
+    list_key: Option<&str>,
 ) -> Vec<Result<Doc<'a>, (String, &'a str)>> {
     let mut out = Vec::new();
     let first = opts.first_line.max(1);
@@ -356,6 +451,14 @@ pub(crate) fn split_json<'a>(
         for (i, line) in text.split('\n').enumerate() {
             let line = line.strip_suffix('\r').unwrap_or(line);
             if line.trim().is_empty() {
+                continue;
+            }
+            if let Some(parsed) = one_pass(line, list_key) {
+                out.push(Ok(Doc {
+                    raw: line.trim_matches(JSON_SPACE),
+                    line: i + first,
+                    parsed: Some(parsed),
+                }));
                 continue;
             }
             match serde_json::from_str::<&RawValue>(line) {
@@ -371,6 +474,15 @@ pub(crate) fn split_json<'a>(
                 ))),
             }
         }
+        return out;
+    }
+    if let Some(parsed) = one_pass(text, list_key) {
+        let raw = text.trim_matches(JSON_SPACE);
+        out.push(Ok(Doc {
+            raw,
+            line: lines.at(raw),
+            parsed: Some(parsed),
+        }));
         return out;
     }
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
@@ -402,6 +514,7 @@ fn push_doc<'a>(
                     out.push(Ok(Doc {
                         raw: item.get(),
                         line: lines.at(item.get()),
+                        parsed: None,
                     }));
                 }
             }
@@ -409,7 +522,11 @@ fn push_doc<'a>(
         }
     } else {
         let line = lines.at(raw);
-        out.push(Ok(Doc { raw, line }));
+        out.push(Ok(Doc {
+            raw,
+            line,
+            parsed: None,
+        }));
     }
 }
 
@@ -417,15 +534,15 @@ fn push_doc<'a>(
 /// non-empty one is an object by itself (or, broken, looks like one: `{` … `}`).
 pub fn looks_like_ndjson(text: &str) -> bool {
     let mut lines = text.split('\n').filter(|l| !l.trim().is_empty());
-    match lines.next() {
-        Some(first) => {
+    match (lines.next(), lines.next()) {
+        // A second line first: one document alone is not worth a parse here.
+        (Some(first), Some(_)) => {
             let first = first.trim();
             first.starts_with('{')
                 && (serde_json::from_str::<&RawValue>(first).is_ok()
                     || (first.len() > 1 && first.ends_with('}')))
-                && lines.next().is_some()
         }
-        None => false,
+        _ => false,
     }
 }
 
@@ -487,8 +604,20 @@ pub(crate) fn parse_json_docs(
     mut normalise: impl FnMut(&mut Event),
 ) -> Vec<Event> {
     let mut out = Vec::new();
-    for doc in split_json(text, opts) {
+    for doc in split_json(text, opts, None) {
         match doc {
+            Ok(Doc {
+                raw,
+                line,
+                parsed: Some(p),
+            }) => out.push(value_event(
+                kind,
+                opts,
+                raw,
+                line,
+                Ok((p.value, p.plain)),
+                &mut normalise,
+            )),
             Ok(doc) => out.push(json_event(kind, opts, doc.raw, doc.line, &mut normalise)),
             Err((message, raw)) => out.push(error_event(kind, opts, raw, message)),
         }
@@ -508,7 +637,7 @@ pub(crate) fn parse_json_lists(
 ) -> Vec<Event> {
     let mut out = Vec::new();
     let mut lines = Lines::new(text, opts.first_line.max(1));
-    for doc in split_json(text, opts) {
+    for doc in split_json(text, opts, Some(list_key)) {
         let doc = match doc {
             Ok(doc) => doc,
             Err((message, raw)) => {
@@ -516,6 +645,25 @@ pub(crate) fn parse_json_lists(
                 continue;
             }
         };
+        if let Some(p) = doc.parsed {
+            match p.list {
+                Some(items) => {
+                    for item in items {
+                        let line = lines.at(item.get());
+                        out.push(json_event(kind, opts, item.get(), line, &mut normalise));
+                    }
+                }
+                None => out.push(value_event(
+                    kind,
+                    opts,
+                    doc.raw,
+                    doc.line,
+                    Ok((p.value, p.plain)),
+                    &mut normalise,
+                )),
+            }
+            continue;
+        }
         let list = serde_json::from_str::<std::collections::BTreeMap<String, &RawValue>>(doc.raw)
             .ok()
             .and_then(|map| map.get(list_key).copied());
@@ -549,7 +697,19 @@ pub(crate) fn json_event(
     line: usize,
     normalise: &mut impl FnMut(&mut Event),
 ) -> Event {
-    match parse_plain(raw) {
+    value_event(kind, opts, raw, line, parse_plain(raw), normalise)
+}
+
+/// One event from one JSON document's text and what [`parse_plain`] made of it.
+fn value_event(
+    kind: Kind,
+    opts: &ParseOptions,
+    raw: &str,
+    line: usize,
+    parsed: Result<(Value, bool), serde_json::Error>,
+    normalise: &mut impl FnMut(&mut Event),
+) -> Event {
+    match parsed {
         Ok((value @ Value::Object(_), plain)) => {
             let mut event = new_event(kind, opts, raw, Value::Null);
             // Normalise from the whole value, then keep what fits.
@@ -833,6 +993,115 @@ mod tests {
 
     /// A small deterministic generator (xorshift), so the test needs no dependency.
     use palisade_core::rng::XorShift as Rng;
+
+    thread_local! {
+        /// Turns [`one_pass`] off, so that tests can compare it with the path it shortcuts.
+        pub(super) static SPLIT_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// Parses `input` as `kind` with [`one_pass`] and without it.
+    fn both_ways(kind: Kind, input: &str, o: &ParseOptions) -> (Vec<Event>, Vec<Event>) {
+        let fast = parse_text(kind, input.as_bytes(), o);
+        SPLIT_ONLY.set(true);
+        let slow = parse_text(kind, input.as_bytes(), o);
+        SPLIT_ONLY.set(false);
+        (fast, slow)
+    }
+
+    #[test]
+    fn one_pass_answers_as_the_split_path() {
+        // Shapes the one pass reads itself, and what it leaves to the split path.
+        let item = r#"{"kind":"Event","verb":"get","n":1}"#;
+        assert!(one_pass(item, Some("items")).is_some_and(|p| p.list.is_none() && p.plain));
+        let list = format!(" {{\"kind\":\"EventList\",\"items\":[{item},{item}]}}\r\n");
+        assert_eq!(
+            one_pass(&list, Some("items")).unwrap().list.unwrap().len(),
+            2
+        );
+        let dup = format!(r#"{{"items":[{item}],"items":null}}"#);
+        assert_eq!(
+            one_pass(&dup, Some("items")).unwrap().list.unwrap().len(),
+            0
+        );
+        assert!(!one_pass(r#"{"a":1,"a":2}"#, None).unwrap().plain);
+        assert!(!one_pass(r#"{"a":1.5}"#, None).unwrap().plain);
+        for other in [
+            "[{}]",
+            "{} {}",
+            r#"{"items":"x"}"#,
+            r#"{"items":[1,}"#,
+            "{\"a\":1}\u{a0}",
+            "1",
+        ] {
+            assert!(one_pass(other, Some("items")).is_none(), "{other}");
+        }
+
+        let mut rng = Rng::new(0x0123_4567_89AB_CDEF);
+        let mut fast_docs = 0;
+        for round in 0..4000 {
+            let mut docs = Vec::new();
+            for _ in 0..1 + rng.next_u64() % 4 {
+                let mut doc = String::new();
+                match rng.next_u64() % 8 {
+                    // A list of objects (or of anything) under a list key, maybe escaped or
+                    // given twice, among other keys.
+                    0..=2 => {
+                        let key =
+                            *rng.pick(&["\"items\"", "\"Records\"", "\"\\u0069tems\"", "\"item\""]);
+                        doc.push_str("{\"kind\":\"EventList\",");
+                        doc.push_str(key);
+                        doc.push(':');
+                        match rng.next_u64() % 5 {
+                            0 => doc.push_str("null"),
+                            1 => random_json(&mut rng, 2, &mut doc),
+                            _ => {
+                                doc.push('[');
+                                for i in 0..rng.next_u64() % 4 {
+                                    if i > 0 {
+                                        doc.push_str(",\n ");
+                                    }
+                                    doc.push_str("{\"verb\":");
+                                    random_json(&mut rng, 3, &mut doc);
+                                    doc.push('}');
+                                }
+                                doc.push(']');
+                            }
+                        }
+                        if rng.next_u64().is_multiple_of(4) {
+                            doc.push_str(",\"items\":[{\"last\":1}]");
+                        }
+                        doc.push('}');
+                    }
+                    // Anything JSON (objects mostly), or a line that is not JSON.
+                    3..=6 => random_json(&mut rng, 4, &mut doc),
+                    _ => doc.push_str(rng.pick::<&str>(&["{\"a\":", "not json", "[1,", "{}}"])),
+                }
+                if one_pass(&doc, Some("items")).is_some() {
+                    fast_docs += 1;
+                }
+                docs.push(doc);
+            }
+            let sep = *rng.pick(&["\n", "\r\n", "\n\n  ", " ", ""]);
+            let mut input = docs.join(sep);
+            if rng.next_u64().is_multiple_of(3) {
+                input = format!(" \t{input}\r\n ");
+            }
+            let mut o = opts();
+            o.first_line = 1 + (round % 3);
+            o.one_per_line = round % 5 == 0;
+            if round % 7 == 0 {
+                o.max_event_bytes = 40;
+            }
+            for kind in [Kind::K8sAudit, Kind::CloudTrail, Kind::Json, Kind::Falco] {
+                let (fast, slow) = both_ways(kind, &input, &o);
+                assert_eq!(fast, slow, "{kind} {input:?}");
+            }
+        }
+        assert!(
+            fast_docs > 4000,
+            "only {fast_docs} documents took the one pass"
+        );
+    }
 
     /// Random JSON text: small key sets (so duplicates happen), integers and other numbers,
     /// strings with and without escapes JSON needs.
