@@ -13,9 +13,11 @@
 //!   --no-search         append only
 //!   --pregenerate       build every event before the clock starts (needs memory: ~6 GB per
 //!                       million); the figures are then the store's alone
-//!   --pregenerate-raw   build every event's raw text before the clock starts; the senders
-//!                       parse it with the real parsers (audit, syslog) and append, as the
-//!                       sources do: the figures are parsing and the store on the same cores
+//!   --pregenerate-raw   build what the sources receive before the clock starts: per batch,
+//!                       the audit events as one EventList body (the webhook backend's batch
+//!                       mode) and the syslog lines as one stream; the senders parse them with
+//!                       the real parsers and append, as the sources do: the figures are
+//!                       parsing and the store on the same cores
 //!   --parse-only        time the real parsers alone, one thread, on every event's raw text
 //!                       (no store): microseconds per event of each kind
 //! ```
@@ -283,7 +285,45 @@ fn peak_rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// The event a source makes of a generated event's raw text, with the real parser of its kind.
+/// What the sources receive of a batch of generated events: the audit events as one
+/// `EventList` (what the API server's webhook backend posts in batch mode) and the syslog
+/// lines as one stream, each carried as the raw text of an event with nothing else set, to be
+/// parsed by [`reparse`]. Received when the batch's last event was.
+fn bodies(batch: Vec<Event>) -> Vec<Event> {
+    let received = batch.iter().map(|e| e.received).max().unwrap_or(0);
+    let mut list = String::from(
+        r#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":["#,
+    );
+    let mut lines = String::new();
+    let mut template = [None, None];
+    for e in batch {
+        if e.kind == "syslog" {
+            lines.push_str(&e.raw);
+            lines.push('\n');
+            template[1].get_or_insert(e);
+        } else {
+            if template[0].is_some() {
+                list.push(',');
+            }
+            list.push_str(&e.raw);
+            template[0].get_or_insert(e);
+        }
+    }
+    list.push_str("]}");
+    let mut out = Vec::new();
+    for (e, text) in template.into_iter().zip([list, lines]) {
+        if let Some(mut e) = e {
+            e.raw = text;
+            e.received = received;
+            e.fields = serde_json::Value::Null;
+            out.push(e);
+        }
+    }
+    out
+}
+
+/// The events a source makes of a generated event's raw text (or of a body of [`bodies`]),
+/// with the real parser of its kind.
 fn reparse(e: &Event) -> Vec<Event> {
     let kind = if e.kind == "syslog" {
         Kind::Syslog
@@ -362,9 +402,15 @@ async fn run() -> Result<(), String> {
 fn parse_only(a: &Args) {
     let mut by_kind: std::collections::BTreeMap<String, Vec<Event>> = Default::default();
     generate(a, |b| {
-        for mut e in b {
+        for mut e in b.clone() {
             e.fields = serde_json::Value::Null;
             by_kind.entry(e.kind.clone()).or_default().push(e);
+        }
+        for body in bodies(b) {
+            by_kind
+                .entry(format!("{} bodies", body.kind))
+                .or_default()
+                .push(body);
         }
         true
     });
@@ -378,9 +424,9 @@ fn parse_only(a: &Args) {
         let secs = t.elapsed().as_secs_f64();
         println!(
             "parse {kind}: {parsed} events ({:.0} B on average) in {secs:.2}s = {:.2} us per event, {:.0} events/s on one core",
-            bytes as f64 / events.len().max(1) as f64,
-            secs * 1e6 / events.len().max(1) as f64,
-            events.len() as f64 / secs
+            bytes as f64 / parsed.max(1) as f64,
+            secs * 1e6 / parsed.max(1) as f64,
+            parsed as f64 / secs
         );
     }
 }
@@ -431,10 +477,7 @@ async fn bench(a: &Args, location: &str) -> Result<(), String> {
         let mut all = Vec::new();
         generate(&gen_args, |mut b| {
             if a.pregenerate_raw {
-                // Only what a source receives: the text (and the kind the source knows).
-                for e in &mut b {
-                    e.fields = serde_json::Value::Null;
-                }
+                b = bodies(b);
             }
             all.push(b);
             true

@@ -202,7 +202,10 @@ impl From<rusqlite::Error> for EventStoreError {
 type Job = Box<dyn FnOnce(&mut Writer) + Send>;
 
 enum Msg {
-    Append(Vec<Row>, oneshot::Sender<Result<()>>),
+    /// Rows to commit; the reply hands them back, so that the appending task frees what it
+    /// allocated (freeing on the writer thread cost the writer, the store's one serial part,
+    /// mimalloc's cross-thread frees).
+    Append(Vec<Row>, oneshot::Sender<(Result<()>, Vec<Row>)>),
     Run(Job),
 }
 
@@ -902,19 +905,21 @@ fn writer_loop(mut w: Writer, mut rx: mpsc::Receiver<Msg>) {
                 let slices: Vec<&[Row]> = group.iter().map(|g| g.0.as_slice()).collect();
                 match w.commit(&slices) {
                     Ok(()) => {
-                        for (_, reply) in group {
-                            let _ = reply.send(Ok(()));
+                        for (events, reply) in group {
+                            let _ = reply.send((Ok(()), events));
                         }
                     }
                     Err(e) if group.len() == 1 => {
-                        for (_, reply) in group {
-                            let _ = reply.send(Err(EventStoreError::Backend(e.to_string())));
+                        for (events, reply) in group {
+                            let e = EventStoreError::Backend(e.to_string());
+                            let _ = reply.send((Err(e), events));
                         }
                     }
                     Err(_) => {
                         // One batch spoiled the group: commit each on its own.
                         for (events, reply) in group {
-                            let _ = reply.send(w.commit(&[&events]));
+                            let r = w.commit(&[&events]);
+                            let _ = reply.send((r, events));
                         }
                     }
                 }
@@ -960,7 +965,9 @@ impl SqliteEvents {
             .send(Msg::Append(events, reply))
             .await
             .map_err(|_| EventStoreError::Closed)?;
-        rx.await.map_err(|_| EventStoreError::Closed)?
+        let (result, rows) = rx.await.map_err(|_| EventStoreError::Closed)?;
+        drop(rows);
+        result
     }
 
     /// Runs `f` on the writer thread.
