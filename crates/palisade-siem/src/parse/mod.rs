@@ -1000,12 +1000,51 @@ mod tests {
     }
 
     /// Parses `input` as `kind` with [`one_pass`] and without it.
-    fn both_ways(kind: Kind, input: &str, o: &ParseOptions) -> (Vec<Event>, Vec<Event>) {
-        let fast = parse_text(kind, input.as_bytes(), o);
+    fn both_ways(kind: Kind, input: &[u8], o: &ParseOptions) -> (Vec<Event>, Vec<Event>) {
+        let fast = parse_text(kind, input, o);
         SPLIT_ONLY.set(true);
-        let slow = parse_text(kind, input.as_bytes(), o);
+        let slow = parse_text(kind, input, o);
         SPLIT_ONLY.set(false);
         (fast, slow)
+    }
+
+    #[test]
+    fn one_pass_answers_as_the_split_path_at_the_edges() {
+        let nested = |depth: usize| format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        // serde_json allows 127 nested objects: the one pass must not add one.
+        for depth in [127, 128, 129] {
+            inputs.push(nested(depth).into_bytes());
+            inputs.push(
+                format!(r#"{{"items":[{{"v":1}}],"deep":{}}}"#, nested(depth - 1)).into_bytes(),
+            );
+            inputs.push(format!(r#"{{"items":[{}]}}"#, nested(depth - 1)).into_bytes());
+        }
+        for text in [
+            "\u{FEFF}{\"a\":1}",
+            "{\"a\":1}\u{a0}",
+            "\u{a0}{\"a\":1}\n{\"b\":2}",
+            r#"{"a":"\ud800"}"#,
+            r#"{"a":1e400}"#,
+            r#"{"$serde_json::private::RawValue":1}"#,
+            r#"{"items":[],"kind":"EventList"}"#,
+            r#"{"items":[1,"x",null]}"#,
+            r#"{"items":{"a":1}}"#,
+        ] {
+            inputs.push(text.as_bytes().to_vec());
+        }
+        inputs.push(b"{\"a\":\"\xff\xfe\"}\n{\"b\":1}".to_vec());
+        for input in &inputs {
+            for kind in [Kind::K8sAudit, Kind::CloudTrail, Kind::Json] {
+                let (fast, slow) = both_ways(kind, input, &opts());
+                assert_eq!(fast, slow, "{kind} {:?}", String::from_utf8_lossy(input));
+            }
+        }
+        // The depth limit is serde_json's: 127 nested objects parse, 128 do not.
+        let events = parse_text(Kind::Json, nested(127).as_bytes(), &opts());
+        assert_eq!(events[0].parse_error, None);
+        let events = parse_text(Kind::Json, nested(128).as_bytes(), &opts());
+        assert!(events[0].parse_error.is_some());
     }
 
     #[test]
@@ -1093,7 +1132,7 @@ mod tests {
                 o.max_event_bytes = 40;
             }
             for kind in [Kind::K8sAudit, Kind::CloudTrail, Kind::Json, Kind::Falco] {
-                let (fast, slow) = both_ways(kind, &input, &o);
+                let (fast, slow) = both_ways(kind, input.as_bytes(), &o);
                 assert_eq!(fast, slow, "{kind} {input:?}");
             }
         }
