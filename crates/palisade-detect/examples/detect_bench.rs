@@ -2,8 +2,10 @@
 //!
 //! cargo run --release -p palisade-detect --example detect_bench -- EVENTS.ndjson [--rules PATH]... [--builtin]
 //!     [--no-routing] [--no-prefilter] [--stateless] [--limit N] [--repeat N]
+//!     [--correlation-events N]
 //! Prints rules loaded, events/s, matches and the time per event. Without --rules it runs the
-//! built-in pack.
+//! built-in pack. `--correlation-events N` keeps N events per correlation window for its
+//! alert, as `palisade serve` does (20).
 
 /// The allocator the `palisade` binary uses, so that this measures what ships.
 #[global_allocator]
@@ -11,7 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::time::Instant;
 
-use palisade_detect::{Detector, Input, Options, RuleSet};
+use palisade_detect::{Detector, Input, Options, Origin, RuleSet};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -19,7 +21,7 @@ fn main() {
     let mut rule_paths = Vec::new();
     let (mut builtin, mut no_routing, mut stateless) = (false, false, false);
     let mut no_prefilter = false;
-    let (mut limit, mut repeat) = (usize::MAX, 1usize);
+    let (mut limit, mut repeat, mut correlation_events) = (usize::MAX, 1usize, 0usize);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rules" => rule_paths.push(args.next().expect("--rules PATH")),
@@ -27,6 +29,12 @@ fn main() {
             "--no-routing" => no_routing = true,
             "--no-prefilter" => no_prefilter = true,
             "--stateless" => stateless = true,
+            "--correlation-events" => {
+                correlation_events = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--correlation-events N")
+            }
             "--limit" => limit = args.next().and_then(|n| n.parse().ok()).expect("--limit N"),
             "--repeat" => {
                 repeat = args
@@ -53,33 +61,39 @@ fn main() {
         Options {
             no_routing,
             no_prefilter,
+            correlation_events,
             ..Options::default()
         },
     )
     .expect("detector");
     let load = t.elapsed();
     let text = std::fs::read_to_string(&events_path).expect("events file");
-    let events: Vec<(serde_json::Value, Option<i64>)> = text
+    let events: Vec<(serde_json::Value, Option<i64>, &str)> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).expect("NDJSON");
-            (v, None)
+            (v, None, l)
         })
         .collect();
     let t = Instant::now();
     let mut matches = 0usize;
     for _ in 0..repeat {
-        for (e, time_ns) in &events {
+        for (e, time_ns, line) in &events {
             let input = Input {
                 event: e,
                 source: None,
                 time_ns: *time_ns,
             };
+            // As `palisade serve` does: the line is the event's text.
+            let origin = Origin {
+                source: "bench",
+                raw_json: Some(line),
+            };
             matches += if stateless {
                 det.evaluate(input).len()
             } else {
-                det.process(input).len()
+                det.process_from(input, Some(origin)).len()
             };
         }
     }

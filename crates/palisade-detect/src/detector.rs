@@ -12,8 +12,8 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use rsigma_eval::event::JsonEvent;
 use rsigma_eval::{
-    CorrelationConfig, CorrelationEngine, CorrelationSnapshot, Engine, EvaluationResult, Pipeline,
-    ResultBody, TimestampFallback,
+    CorrelationConfig, CorrelationEngine, CorrelationEventMode, CorrelationSnapshot, Engine,
+    EvaluationResult, Pipeline, ResultBody, TimestampFallback,
 };
 use rsigma_parser::{LogSource, SigmaCollection};
 use serde::Serialize;
@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::event::{FastEvent, has_dotted_key};
+use crate::held::{Held, HeldEvent, HeldStore, Origin};
 use crate::prefilter::{Prefilter, PrefilterStats};
 use crate::rules::{LoadError, RuleSet};
 use crate::shape::{self, Scan, SourceKind};
@@ -68,6 +69,10 @@ pub struct Match {
     pub value: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timespan_secs: Option<u64>,
+    /// Correlation: the newest events it counted in its window, oldest first, up to
+    /// [`Options::correlation_events`] (the one that completed it last). Empty when that is 0.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<HeldEvent>,
     /// Who and what the event is about (user, namespace, pod, source_ip, …); for correlations,
     /// the group-by values too.
     pub entities: BTreeMap<String, String>,
@@ -105,6 +110,10 @@ pub struct Options {
     /// comparisons; the results are the same).
     pub no_prefilter: bool,
     pub suppressions: Vec<Suppression>,
+    /// Events each correlation window keeps (the newest ones) for its alert; 0 keeps none.
+    /// Kept events are held once, however many windows count them, up to
+    /// [`crate::held::MAX_HELD_BYTES`] in all.
+    pub correlation_events: usize,
 }
 
 /// Compiled rules ready to evaluate events.
@@ -114,6 +123,8 @@ pub struct Detector {
     /// Routes of the source kinds whose log source does not depend on the event.
     kind_routes: [OnceLock<Arc<[usize]>>; SourceKind::ALL.len()],
     correlation: Option<CorrelationEngine>,
+    /// The events correlations keep references to (see [`crate::held`]).
+    held: HeldStore,
     silenced: HashSet<String>,
     suppressions: Vec<Suppression>,
     no_routing: bool,
@@ -216,6 +227,12 @@ impl Detector {
                 timestamp_fallback: TimestampFallback::WallClock,
                 max_state_entries: 200_000,
                 max_group_entries: Some(10_000),
+                correlation_event_mode: if options.correlation_events > 0 {
+                    CorrelationEventMode::Refs
+                } else {
+                    CorrelationEventMode::None
+                },
+                max_correlation_events: options.correlation_events.max(1),
                 ..CorrelationConfig::default()
             };
             let mut ce = CorrelationEngine::new(config);
@@ -305,6 +322,7 @@ impl Detector {
             routes: RwLock::new(HashMap::new()),
             kind_routes: Default::default(),
             correlation,
+            held: HeldStore::default(),
             silenced,
             suppressions: options.suppressions,
             no_routing: options.no_routing,
@@ -442,14 +460,30 @@ impl Detector {
 
     /// Evaluate one event against the rules and feed the correlations.
     pub fn process(&mut self, input: Input<'_>) -> Vec<Match> {
+        self.process_from(input, None)
+    }
+
+    /// [`Detector::process`], naming where the event came from (a configured source): the
+    /// events a correlation keeps for its alert carry it.
+    pub fn process_from(&mut self, input: Input<'_>, origin: Option<Origin<'_>>) -> Vec<Match> {
         let (kind, shaped, dotted) = prepare(&input);
         let je = FastEvent::with_dotted_keys(&shaped, dotted);
         let mut results = self.detections(kind, &je, false);
         if let Some(ce) = self.correlation.as_mut() {
-            results = match input.time_ns {
-                Some(ns) => ce.process_with_detections(&je, results, ns.div_euclid(1_000_000_000)),
-                None => ce.correlate_detections(&je, results),
+            let held = Held {
+                view: &je,
+                seq: self.held.next_seq(),
+                kept: std::cell::Cell::new(false),
             };
+            results = match input.time_ns {
+                Some(ns) => {
+                    ce.process_with_detections(&held, results, ns.div_euclid(1_000_000_000))
+                }
+                None => ce.correlate_detections(&held, results),
+            };
+            if held.kept.get() {
+                self.held.keep(input.event, input.time_ns, origin);
+            }
         }
         self.finish(kind, &shaped, results)
     }
@@ -495,6 +529,7 @@ impl Detector {
                 group: Vec::new(),
                 value: None,
                 timespan_secs: None,
+                events: Vec::new(),
                 entities: entities.clone(),
             };
             match r.body {
@@ -513,6 +548,12 @@ impl Detector {
                     m.group = c.group_key;
                     m.value = Some(c.aggregated_value);
                     m.timespan_secs = Some(c.timespan_secs);
+                    m.events = c
+                        .event_refs
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|r| r.id.as_deref().and_then(|id| self.held.get(id)))
+                        .collect();
                 }
             }
             out.push(m);
@@ -523,7 +564,9 @@ impl Detector {
     /// The correlation state (open windows, last alerts) as JSON, to save across restarts.
     pub fn export_state(&self) -> Option<String> {
         let ce = self.correlation.as_ref()?;
-        serde_json::to_string(&ce.export_state()).ok()
+        let engine = ce.export_state();
+        let held = self.held.referenced_by(&engine);
+        serde_json::to_string(&SavedState { engine, held }).ok()
     }
 
     /// Restore state saved by [`Detector::export_state`]. Windows of correlations no longer
@@ -532,9 +575,17 @@ impl Detector {
         let Some(ce) = self.correlation.as_mut() else {
             return Ok(());
         };
-        let snapshot: CorrelationSnapshot =
-            serde_json::from_str(json).map_err(|e| Error::State(e.to_string()))?;
-        if ce.import_state(snapshot) {
+        // The engine's snapshot alone is what builds before the kept events saved.
+        let saved: SavedState = match serde_json::from_str(json) {
+            Ok(s) => s,
+            Err(_) => SavedState {
+                engine: serde_json::from_str::<CorrelationSnapshot>(json)
+                    .map_err(|e| Error::State(e.to_string()))?,
+                held: HeldStore::default(),
+            },
+        };
+        if ce.import_state(saved.engine) {
+            self.held = saved.held.restored();
             Ok(())
         } else {
             Err(Error::State(
@@ -548,6 +599,14 @@ impl Detector {
     pub fn state_count(&self) -> usize {
         self.correlation.as_ref().map_or(0, |c| c.state_count())
     }
+}
+
+/// What [`Detector::export_state`] saves: the correlation engine's windows and the events
+/// they keep references to.
+#[derive(Serialize, serde::Deserialize)]
+struct SavedState {
+    engine: CorrelationSnapshot,
+    held: HeldStore,
 }
 
 /// An input's source kind, its shape for the rules, and whether a top-level key of that shape

@@ -15,6 +15,7 @@
 pub mod detector;
 pub mod docs;
 pub mod event;
+pub mod held;
 pub mod pipelines;
 mod prefilter;
 pub mod rules;
@@ -23,6 +24,7 @@ pub mod suppress;
 
 pub use detector::{Detector, Input, Match, MatchKind, Options, PrefilterCheck};
 pub use docs::pack_docs;
+pub use held::{HeldEvent, Origin};
 pub use prefilter::PrefilterStats;
 pub use rules::{LoadError, RuleInfo, RuleSelection, RuleSet};
 pub use shape::SourceKind;

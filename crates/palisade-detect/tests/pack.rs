@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use palisade_detect::{Detector, Input, Match, MatchKind, Options, RuleSet, SourceKind};
+use palisade_detect::{Detector, Input, Match, MatchKind, Options, Origin, RuleSet, SourceKind};
 use serde_json::Value;
 
 const SEC: i64 = 1_000_000_000;
@@ -285,6 +285,67 @@ fn mass_secret_reads_fire_at_twenty_within_five_minutes() {
         )]
     );
     assert_eq!(m.level, Some("high"));
+}
+
+#[test]
+fn correlation_alerts_keep_their_newest_events() {
+    // Off by default: nothing is kept.
+    let mut det = detector();
+    let got = correlations(&mut det, &secret_gets(20, 10));
+    assert!(got[0].events.is_empty());
+
+    let rules = RuleSet::builtin();
+    let options = || Options {
+        correlation_events: 5,
+        ..Options::default()
+    };
+    let mut det = Detector::new(&rules, options()).unwrap();
+    let reads = secret_gets(20, 10);
+    let feed = |det: &mut Detector, events: &[(Value, i64)]| -> Vec<Match> {
+        let mut out = Vec::new();
+        for (i, (event, t)) in events.iter().enumerate() {
+            let input = Input {
+                event,
+                source: Some(SourceKind::K8sAudit),
+                time_ns: Some(*t),
+            };
+            // Kept from the text it came as, or from the value.
+            let text = serde_json::to_string_pretty(event).unwrap();
+            let origin = Origin {
+                source: "k8s-audit",
+                raw_json: (i % 2 == 0).then_some(text.as_str()),
+            };
+            out.extend(det.process_from(input, Some(origin)));
+        }
+        out
+    };
+    // Half before a restart, half after: the kept events are part of the saved state.
+    assert!(feed(&mut det, &reads[..10]).is_empty());
+    let saved = det.export_state().unwrap();
+    // A state saved before events were kept (the engine's snapshot alone) still loads.
+    let engine: Value = serde_json::from_str::<Value>(&saved).unwrap()["engine"].clone();
+    assert!(engine.is_object(), "{saved}");
+    Detector::new(&rules, options())
+        .unwrap()
+        .import_state(&engine.to_string())
+        .unwrap();
+    let mut det = Detector::new(&rules, options()).unwrap();
+    det.import_state(&saved).unwrap();
+    let got = feed(&mut det, &reads[10..]);
+    assert_eq!(ids(&got), BTreeSet::from([MASS_SECRETS.to_owned()]));
+    let kept = &got[0].events;
+    // The newest five, oldest first, the completing read last, as they came in.
+    assert_eq!(kept.len(), 5);
+    for (k, (event, t)) in kept.iter().zip(&reads[15..]) {
+        assert_eq!(k.time_ns, Some(*t));
+        assert_eq!(k.source.as_deref(), Some("k8s-audit"));
+        assert_eq!(&k.event, event);
+    }
+    let json = serde_json::to_value(&got[0]).unwrap();
+    assert_eq!(
+        json["events"][4]["event"]["objectRef"]["name"],
+        "app-secret-19"
+    );
 }
 
 #[test]

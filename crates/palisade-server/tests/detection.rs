@@ -243,6 +243,32 @@ fn correlation_windows_survive_a_restart() {
             "{}",
             items[0]
         );
+        // The alert shows the five deletions it counted, the three from before the restart
+        // first, each with its own time and source.
+        let id = items[0]["id"].as_i64().unwrap();
+        let detail = srv
+            .get(&format!("/api/v1/alerts/{id}"), &analyst)
+            .expect(200)
+            .json();
+        let events = detail["events"].as_array().unwrap();
+        let ids: Vec<&str> = events
+            .iter()
+            .map(|e| e["event"]["auditID"].as_str().unwrap_or(""))
+            .collect();
+        let want: Vec<String> = [10, 11, 12, 20, 30]
+            .iter()
+            .map(|i| format!("6f3c2a1e-0000-4000-8000-{i:012}"))
+            .collect();
+        assert_eq!(ids, want, "{detail}");
+        let times: Vec<i64> = events
+            .iter()
+            .map(|e| e["time_ns"].as_i64().unwrap())
+            .collect();
+        assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+        assert!(
+            events.iter().all(|e| e["source"] == "k8s-audit"),
+            "{detail}"
+        );
         let _ = std::fs::remove_dir_all(&rules);
     });
 }

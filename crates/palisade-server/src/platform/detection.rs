@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use palisade_detect::rules::parse_level;
 use palisade_detect::{
-    Detector, Input, Match, Options, RuleSelection, RuleSet, SourceKind, Suppression,
+    Detector, Input, Match, Options, Origin, RuleSelection, RuleSet, SourceKind, Suppression,
 };
 use palisade_siem::Event;
 use palisade_store::{AlertEvent, AlertLevel, NewAlert};
@@ -332,6 +332,8 @@ impl DetectionBus {
             rules,
             Options {
                 suppressions,
+                // A correlation's alert shows the events it counted, as many as an alert keeps.
+                correlation_events: palisade_store::MAX_ALERT_EVENTS,
                 ..Options::default()
             },
         )
@@ -446,11 +448,18 @@ fn run(
         for event in &queued.events {
             counters.events.fetch_add(1, Ordering::Relaxed);
             let evaluated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                detector.process(Input {
+                let input = Input {
                     event: &event.fields,
                     source: source_of(event),
                     time_ns: Some(event.time),
-                })
+                };
+                // The raw text is the event's JSON when the parser said so: kept as is.
+                let origin = Origin {
+                    source: &event.source,
+                    raw_json: (event.fields_from_raw && !event.truncated)
+                        .then_some(event.raw.as_str()),
+                };
+                detector.process_from(input, Some(origin))
             }));
             let matches = match evaluated {
                 Ok(m) => m,
@@ -472,18 +481,32 @@ fn run(
                     .into_iter()
                     .map(|(k, v)| (clip(k), clip(v)))
                     .collect();
+                // A correlation's events are the ones it counted (this one last); a rule's, this one.
+                let events = if m.events.is_empty() {
+                    vec![AlertEvent {
+                        event_id: None,
+                        time_ns: event.time,
+                        source: event.source.clone(),
+                        event: event.fields.clone(),
+                    }]
+                } else {
+                    m.events
+                        .into_iter()
+                        .map(|held| AlertEvent {
+                            event_id: None,
+                            time_ns: held.time_ns.unwrap_or(event.time),
+                            source: held.source.unwrap_or_else(|| event.source.clone()),
+                            event: held.event,
+                        })
+                        .collect()
+                };
                 let alert = NewAlert {
                     level,
                     rule_id: m.rule_id,
                     rule_title: m.rule_title,
                     tags: m.tags,
                     entities,
-                    events: vec![AlertEvent {
-                        event_id: None,
-                        time_ns: event.time,
-                        source: event.source.clone(),
-                        event: event.fields.clone(),
-                    }],
+                    events,
                     time_ns: event.time,
                     correlation: m.kind == palisade_detect::MatchKind::Correlation,
                 };
