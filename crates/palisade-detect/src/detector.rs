@@ -125,6 +125,10 @@ pub struct Detector {
     correlation: Option<CorrelationEngine>,
     /// The events correlations keep references to (see [`crate::held`]).
     held: HeldStore,
+    /// [`Options::correlation_events`] is not 0.
+    keep_events: bool,
+    /// Per correlation and group, the newest kept event it reported (see [`Detector::finish`]).
+    reported: HashMap<String, u64>,
     silenced: HashSet<String>,
     suppressions: Vec<Suppression>,
     no_routing: bool,
@@ -269,9 +273,31 @@ impl Detector {
                     });
                 }
             }
+            // Correlations fed by other correlations keep no events: their direct inputs are
+            // often a rule matching most traffic ("request allowed" after a burst of
+            // denials), which would fill the ring and the alert with routine events.
+            let correlation_names: HashSet<&str> = rules
+                .collection
+                .correlations
+                .iter()
+                .flat_map(|c| c.id.iter().chain(c.name.iter()).map(String::as_str))
+                .collect();
             for c in &rules.collection.correlations {
                 let id = c.id.clone().unwrap_or_default();
-                match ce.add_correlation(c) {
+                let mut c = c.clone();
+                if options.correlation_events > 0 {
+                    // Kept events work through references only (see `crate::held`).
+                    let chained = c
+                        .rules
+                        .iter()
+                        .any(|r| correlation_names.contains(r.as_str()));
+                    let mode = if chained { "none" } else { "refs" };
+                    if let Ok(v) = serde::Deserialize::deserialize(Value::from(mode)) {
+                        c.custom_attributes
+                            .insert("rsigma.correlation_event_mode".to_owned(), v);
+                    }
+                }
+                match ce.add_correlation(&c) {
                     Ok(()) => compiled += 1,
                     Err(e) => errors.push(LoadError {
                         path: rules.origins.get(&id).cloned().unwrap_or_default(),
@@ -323,6 +349,8 @@ impl Detector {
             kind_routes: Default::default(),
             correlation,
             held: HeldStore::default(),
+            keep_events: options.correlation_events > 0,
+            reported: HashMap::new(),
             silenced,
             suppressions: options.suppressions,
             no_routing: options.no_routing,
@@ -455,7 +483,7 @@ impl Detector {
         let (kind, shaped, dotted) = prepare(&input);
         let je = FastEvent::with_dotted_keys(&shaped, dotted);
         let results = self.detections(kind, &je, true);
-        self.finish(kind, &shaped, results)
+        self.finish(kind, &shaped, results, None)
     }
 
     /// Evaluate one event against the rules and feed the correlations.
@@ -470,29 +498,42 @@ impl Detector {
         let je = FastEvent::with_dotted_keys(&shaped, dotted);
         let mut results = self.detections(kind, &je, false);
         if let Some(ce) = self.correlation.as_mut() {
-            let held = Held {
-                view: &je,
-                seq: self.held.next_seq(),
-                kept: std::cell::Cell::new(false),
-            };
-            results = match input.time_ns {
-                Some(ns) => {
-                    ce.process_with_detections(&held, results, ns.div_euclid(1_000_000_000))
+            let secs = input.time_ns.map(|ns| ns.div_euclid(1_000_000_000));
+            if self.keep_events {
+                let held = Held {
+                    view: &je,
+                    seq: self.held.take_seq(),
+                    kept: std::cell::Cell::new(false),
+                };
+                results = match secs {
+                    Some(s) => ce.process_with_detections(&held, results, s),
+                    None => ce.correlate_detections(&held, results),
+                };
+                if held.kept.get() {
+                    self.held.keep(held.seq, input.event, input.time_ns, origin);
                 }
-                None => ce.correlate_detections(&held, results),
-            };
-            if held.kept.get() {
-                self.held.keep(input.event, input.time_ns, origin);
+            } else {
+                results = match secs {
+                    Some(s) => ce.process_with_detections(&je, results, s),
+                    None => ce.correlate_detections(&je, results),
+                };
             }
         }
-        self.finish(kind, &shaped, results)
+        let mut reported = std::mem::take(&mut self.reported);
+        let out = self.finish(kind, &shaped, results, Some(&mut reported));
+        self.reported = reported;
+        out
     }
 
+    /// Matches of `results`; `reported` (when correlations keep events) says which kept
+    /// events each correlation and group already reported, so that a correlation firing again
+    /// carries only the events counted since.
     fn finish(
         &self,
         kind: SourceKind,
         event: &Value,
         results: Vec<EvaluationResult>,
+        mut reported: Option<&mut HashMap<String, u64>>,
     ) -> Vec<Match> {
         let silenced = |r: &EvaluationResult| {
             r.header
@@ -548,12 +589,29 @@ impl Detector {
                     m.group = c.group_key;
                     m.value = Some(c.aggregated_value);
                     m.timespan_secs = Some(c.timespan_secs);
-                    m.events = c
+                    let seqs: Vec<u64> = c
                         .event_refs
                         .unwrap_or_default()
                         .iter()
-                        .filter_map(|r| r.id.as_deref().and_then(|id| self.held.get(id)))
+                        .filter_map(|r| r.id.as_deref()?.parse().ok())
                         .collect();
+                    if let (Some(reported), Some(&newest)) =
+                        (reported.as_deref_mut(), seqs.iter().max())
+                    {
+                        let key = reported_key(&m.rule_id, &m.group);
+                        let since = reported.get(&key).copied();
+                        m.events = seqs
+                            .iter()
+                            .filter(|&&s| since.is_none_or(|l| s > l))
+                            .filter_map(|&s| self.held.get(s))
+                            .collect();
+                        if reported.len() >= MAX_REPORTED && !reported.contains_key(&key) {
+                            // Many groups: forget them all (at worst one firing each repeats
+                            // events it reported).
+                            reported.clear();
+                        }
+                        reported.insert(key, newest);
+                    }
                 }
             }
             out.push(m);
@@ -566,7 +624,13 @@ impl Detector {
         let ce = self.correlation.as_ref()?;
         let engine = ce.export_state();
         let held = self.held.referenced_by(&engine);
-        serde_json::to_string(&SavedState { engine, held }).ok()
+        let reported = self.reported.clone();
+        serde_json::to_string(&SavedState {
+            engine,
+            held,
+            reported,
+        })
+        .ok()
     }
 
     /// Restore state saved by [`Detector::export_state`]. Windows of correlations no longer
@@ -578,14 +642,21 @@ impl Detector {
         // The engine's snapshot alone is what builds before the kept events saved.
         let saved: SavedState = match serde_json::from_str(json) {
             Ok(s) => s,
-            Err(_) => SavedState {
+            Err(first) => SavedState {
                 engine: serde_json::from_str::<CorrelationSnapshot>(json)
-                    .map_err(|e| Error::State(e.to_string()))?,
+                    .map_err(|_| Error::State(first.to_string()))?,
                 held: HeldStore::default(),
+                reported: HashMap::new(),
             },
         };
         if ce.import_state(saved.engine) {
             self.held = saved.held.restored();
+            let next = self.held.peek_next();
+            self.reported = saved.reported;
+            self.reported.retain(|_, seq| *seq < next);
+            if self.reported.len() > MAX_REPORTED {
+                self.reported.clear();
+            }
             Ok(())
         } else {
             Err(Error::State(
@@ -601,12 +672,28 @@ impl Detector {
     }
 }
 
-/// What [`Detector::export_state`] saves: the correlation engine's windows and the events
-/// they keep references to.
+/// What [`Detector::export_state`] saves: the correlation engine's windows, the events they
+/// keep references to and what each correlation reported of them.
 #[derive(Serialize, serde::Deserialize)]
 struct SavedState {
     engine: CorrelationSnapshot,
     held: HeldStore,
+    #[serde(default)]
+    reported: HashMap<String, u64>,
+}
+
+/// Correlation-and-group keys [`Detector::finish`] remembers at most.
+const MAX_REPORTED: usize = 65_536;
+
+fn reported_key(rule_id: &str, group: &[(String, String)]) -> String {
+    let mut key = rule_id.to_owned();
+    for (k, v) in group {
+        key.push('\0');
+        key.push_str(k);
+        key.push('\0');
+        key.push_str(v);
+    }
+    key
 }
 
 /// An input's source kind, its shape for the rules, and whether a top-level key of that shape

@@ -22,6 +22,10 @@ use crate::event::FastEvent;
 /// Bytes of event text the ring keeps; the oldest go first.
 pub const MAX_HELD_BYTES: usize = 32 * 1024 * 1024;
 
+/// The largest event number a saved state may hold (a million events a second for over a
+/// hundred thousand years).
+const MAX_SEQ: u64 = 1 << 62;
+
 /// Where an event came from, for the correlations that keep it.
 #[derive(Debug, Clone, Copy)]
 pub struct Origin<'a> {
@@ -112,25 +116,43 @@ pub(crate) struct HeldStore {
 }
 
 impl HeldStore {
-    /// The number the next event handed to the engine gets (used only if it is kept).
-    pub fn next_seq(&self) -> u64 {
+    /// A number for the next event handed to the engine. Every event takes one, kept or not,
+    /// so that a number is never given twice (not even when evaluating one panicked after a
+    /// window took its reference).
+    pub fn take_seq(&mut self) -> u64 {
+        let seq = self.next;
+        self.next += 1;
+        seq
+    }
+
+    /// The number [`HeldStore::take_seq`] gives next.
+    pub fn peek_next(&self) -> u64 {
         self.next
     }
 
-    /// Keeps the event numbered [`HeldStore::next_seq`].
-    pub fn keep(&mut self, event: &Value, time_ns: Option<i64>, origin: Option<Origin<'_>>) {
+    /// Keeps the event numbered `seq` (from [`HeldStore::take_seq`]).
+    pub fn keep(
+        &mut self,
+        seq: u64,
+        event: &Value,
+        time_ns: Option<i64>,
+        origin: Option<Origin<'_>>,
+    ) {
         let text = match origin.and_then(|o| o.raw_json) {
             Some(raw) => raw.to_owned(),
             None => serde_json::to_string(event).unwrap_or_default(),
         };
         self.bytes += text.len();
         self.ring.push_back(Kept {
-            seq: self.next,
+            seq,
             time_ns,
             source: origin.map(|o| o.source.to_owned()),
             text,
         });
-        self.next += 1;
+        self.trim();
+    }
+
+    fn trim(&mut self) {
         while self.bytes > MAX_HELD_BYTES {
             match self.ring.pop_front() {
                 Some(k) => self.bytes -= k.text.len(),
@@ -139,9 +161,8 @@ impl HeldStore {
         }
     }
 
-    /// The kept event a reference names, if it is still kept.
-    pub fn get(&self, id: &str) -> Option<HeldEvent> {
-        let seq: u64 = id.parse().ok()?;
+    /// The kept event numbered `seq`, if it is still kept.
+    pub fn get(&self, seq: u64) -> Option<HeldEvent> {
         let i = self.ring.binary_search_by_key(&seq, |k| k.seq).ok()?;
         let k = &self.ring[i];
         Some(HeldEvent {
@@ -174,16 +195,21 @@ impl HeldStore {
         }
     }
 
-    /// Restores a saved store (its byte count is not saved).
+    /// Restores a saved store (its byte count is not saved). A file edited by hand may hold
+    /// the events in any order, or numbers no run reaches: the events are sorted, duplicates
+    /// dropped, and numbers past [`MAX_SEQ`] make it start empty.
     pub fn restored(mut self) -> HeldStore {
-        // A file edited by hand may hold them in any order: lookups need them sorted.
+        if self.next > MAX_SEQ || self.ring.iter().any(|k| k.seq > MAX_SEQ) {
+            return HeldStore::default();
+        }
         self.ring.make_contiguous().sort_by_key(|k| k.seq);
         let mut last = None;
         self.ring.retain(|k| last.replace(k.seq) != Some(k.seq));
         if let Some(k) = self.ring.back() {
-            self.next = self.next.max(k.seq.saturating_add(1));
+            self.next = self.next.max(k.seq + 1);
         }
         self.bytes = self.ring.iter().map(|k| k.text.len()).sum();
+        self.trim();
         self
     }
 }
@@ -204,24 +230,30 @@ mod tests {
         let mut store = HeldStore::default();
         let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(1024 * 1024));
         for i in 0..40 {
-            assert_eq!(store.next_seq(), i);
-            store.keep(&Value::Null, Some(i as i64), Some(origin(&big)));
+            let seq = store.take_seq();
+            assert_eq!(seq, i);
+            store.keep(seq, &Value::Null, Some(i as i64), Some(origin(&big)));
         }
         assert!(store.bytes <= MAX_HELD_BYTES);
-        assert!(store.get("0").is_none(), "the oldest went first");
-        let newest = store.get("39").unwrap();
+        assert!(store.get(0).is_none(), "the oldest went first");
+        let newest = store.get(39).unwrap();
         assert_eq!(newest.time_ns, Some(39));
         assert_eq!(newest.source.as_deref(), Some("s"));
         assert_eq!(
             newest.event["pad"].as_str().map(str::len),
             Some(1024 * 1024)
         );
-        assert!(store.get("40").is_none() && store.get("x").is_none());
+        assert!(store.get(40).is_none());
         // Without the text, the value is written out; text that is not JSON stays a string.
-        store.keep(&serde_json::json!({"a": 1}), None, None);
-        assert_eq!(store.get("40").unwrap().event, serde_json::json!({"a": 1}));
-        store.keep(&Value::Null, None, Some(origin("not json")));
-        assert_eq!(store.get("41").unwrap().event, "not json");
+        let seq = store.take_seq();
+        store.keep(seq, &serde_json::json!({"a": 1}), None, None);
+        assert_eq!(store.get(40).unwrap().event, serde_json::json!({"a": 1}));
+        // A number taken and not kept is not given again.
+        assert_eq!(store.take_seq(), 41);
+        let seq = store.take_seq();
+        store.keep(seq, &Value::Null, None, Some(origin("not json")));
+        assert_eq!(store.get(42).unwrap().event, "not json");
+        assert!(store.get(41).is_none());
     }
 
     #[test]
@@ -229,10 +261,16 @@ mod tests {
         let saved =
             r#"{"next":2,"ring":[{"seq":7,"text":"1"},{"seq":3,"text":"2"},{"seq":7,"text":"3"}]}"#;
         let store: HeldStore = serde_json::from_str(saved).unwrap();
-        let store = store.restored();
-        assert_eq!(store.next_seq(), 8);
-        assert_eq!(store.get("3").unwrap().event, 2);
-        assert!(store.get("7").is_some());
+        let mut store = store.restored();
+        assert_eq!(store.get(3).unwrap().event, 2);
+        assert!(store.get(7).is_some());
         assert_eq!(store.bytes, 2);
+        assert_eq!(store.take_seq(), 8);
+        // Numbers no run reaches: the saved events are dropped, not trusted.
+        let saved = format!(r#"{{"next":{},"ring":[{{"seq":3,"text":"1"}}]}}"#, u64::MAX);
+        let store: HeldStore = serde_json::from_str(&saved).unwrap();
+        let mut store = store.restored();
+        assert!(store.get(3).is_none());
+        assert_eq!(store.take_seq(), 0);
     }
 }

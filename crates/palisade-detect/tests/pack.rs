@@ -296,7 +296,7 @@ fn correlation_alerts_keep_their_newest_events() {
 
     let rules = RuleSet::builtin();
     let options = || Options {
-        correlation_events: 5,
+        correlation_events: 15,
         ..Options::default()
     };
     let mut det = Detector::new(&rules, options()).unwrap();
@@ -309,8 +309,11 @@ fn correlation_alerts_keep_their_newest_events() {
                 source: Some(SourceKind::K8sAudit),
                 time_ns: Some(*t),
             };
-            // Kept from the text it came as, or from the value.
-            let text = serde_json::to_string_pretty(event).unwrap();
+            // Kept from the text it came as (marked here, to see that it is the text that is
+            // kept), or from the value.
+            let mut marked = event.clone();
+            marked["via"] = Value::from("text");
+            let text = serde_json::to_string_pretty(&marked).unwrap();
             let origin = Origin {
                 source: "k8s-audit",
                 raw_json: (i % 2 == 0).then_some(text.as_str()),
@@ -334,18 +337,52 @@ fn correlation_alerts_keep_their_newest_events() {
     let got = feed(&mut det, &reads[10..]);
     assert_eq!(ids(&got), BTreeSet::from([MASS_SECRETS.to_owned()]));
     let kept = &got[0].events;
-    // The newest five, oldest first, the completing read last, as they came in.
-    assert_eq!(kept.len(), 5);
-    for (k, (event, t)) in kept.iter().zip(&reads[15..]) {
+    // The newest fifteen, oldest first, the completing read last, as they came in: five from
+    // before the restart.
+    assert_eq!(kept.len(), 15);
+    for (i, (k, (event, t))) in kept.iter().zip(&reads[5..]).enumerate() {
         assert_eq!(k.time_ns, Some(*t));
         assert_eq!(k.source.as_deref(), Some("k8s-audit"));
-        assert_eq!(&k.event, event);
+        let mut want = event.clone();
+        if (5 + i) % 2 == 0 {
+            want["via"] = Value::from("text");
+        }
+        assert_eq!(k.event, want, "read {}", 5 + i);
     }
     let json = serde_json::to_value(&got[0]).unwrap();
     assert_eq!(
-        json["events"][4]["event"]["objectRef"]["name"],
+        json["events"][14]["event"]["objectRef"]["name"],
         "app-secret-19"
     );
+
+    // Firing again, a correlation carries only what it counted since.
+    let more = secret_gets(22, 10);
+    let got = feed(&mut det, &more[20..]);
+    assert_eq!(got.len(), 2, "{:?}", ids(&got));
+    for (m, (event, _)) in got.iter().zip(&more[20..]) {
+        assert_eq!(m.events.len(), 1);
+        assert_eq!(
+            m.events[0].event["objectRef"]["name"],
+            event["objectRef"]["name"]
+        );
+    }
+}
+
+#[test]
+fn chained_correlations_keep_no_events() {
+    let options = Options {
+        correlation_events: 20,
+        ..Options::default()
+    };
+    let mut det = Detector::new(&RuleSet::builtin(), options).unwrap();
+    let got = correlations(&mut det, &denied_then_allowed(6, 20));
+    let m = got
+        .iter()
+        .find(|m| m.rule_id == DENIED_THEN_ALLOWED)
+        .unwrap();
+    // Its direct input is every allowed request: keeping those would fill the alert with
+    // routine traffic. The server shows the completing event instead.
+    assert!(m.events.is_empty(), "{:?}", m.events);
 }
 
 #[test]

@@ -269,6 +269,32 @@ fn correlation_windows_survive_a_restart() {
             events.iter().all(|e| e["source"] == "k8s-audit"),
             "{detail}"
         );
+        // A sixth deletion fires the correlation again: the alert counts it and adds that one
+        // event, not the five again.
+        send(&srv, &analyst, deletes(40, 1));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let detail = loop {
+            let d = srv
+                .get(&format!("/api/v1/alerts/{id}"), &analyst)
+                .expect(200)
+                .json();
+            if d["count"] == 2 || Instant::now() > deadline {
+                break d;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(detail["count"], 2, "{detail}");
+        let ids: Vec<&str> = detail["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event"]["auditID"].as_str().unwrap_or(""))
+            .collect();
+        let want: Vec<String> = [10, 11, 12, 20, 30, 40]
+            .iter()
+            .map(|i| format!("6f3c2a1e-0000-4000-8000-{i:012}"))
+            .collect();
+        assert_eq!(ids, want, "{detail}");
         let _ = std::fs::remove_dir_all(&rules);
     });
 }

@@ -490,8 +490,14 @@ fn run(
                         event: event.fields.clone(),
                     }]
                 } else {
+                    // The newest, if a rule keeps more than an alert does.
+                    let skip = m
+                        .events
+                        .len()
+                        .saturating_sub(palisade_store::MAX_ALERT_EVENTS);
                     m.events
                         .into_iter()
+                        .skip(skip)
                         .map(|held| AlertEvent {
                             event_id: None,
                             time_ns: held.time_ns.unwrap_or(event.time),
