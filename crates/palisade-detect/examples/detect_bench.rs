@@ -88,6 +88,7 @@ fn main() {
             // As `palisade serve` does: the line is the event's text.
             let origin = Origin {
                 source: "bench",
+                id: None,
                 raw_json: Some(line),
             };
             matches += if stateless {

@@ -31,6 +31,8 @@ const MAX_SEQ: u64 = 1 << 62;
 pub struct Origin<'a> {
     /// The name it came under (a configured source).
     pub source: &'a str,
+    /// Its id where it is stored (the event store's), if it is.
+    pub id: Option<&'a str>,
     /// Its text as received, when that parses to exactly the event's value (so keeping it
     /// costs a copy, not a serialisation).
     pub raw_json: Option<&'a str>,
@@ -45,6 +47,9 @@ pub struct HeldEvent {
     /// The name it came under ([`Origin::source`]), when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Its id where it is stored ([`Origin::id`]), when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub event: Value,
 }
 
@@ -101,6 +106,8 @@ struct Kept {
     time_ns: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
     /// The event's JSON text.
     text: String,
 }
@@ -147,6 +154,7 @@ impl HeldStore {
             seq,
             time_ns,
             source: origin.map(|o| o.source.to_owned()),
+            id: origin.and_then(|o| o.id).map(str::to_owned),
             text,
         });
         self.trim();
@@ -168,6 +176,7 @@ impl HeldStore {
         Some(HeldEvent {
             time_ns: k.time_ns,
             source: k.source.clone(),
+            id: k.id.clone(),
             event: serde_json::from_str(&k.text).unwrap_or_else(|_| Value::String(k.text.clone())),
         })
     }
@@ -221,6 +230,7 @@ mod tests {
     fn origin(raw: &str) -> Origin<'_> {
         Origin {
             source: "s",
+            id: Some("store-id"),
             raw_json: Some(raw),
         }
     }
@@ -239,6 +249,7 @@ mod tests {
         let newest = store.get(39).unwrap();
         assert_eq!(newest.time_ns, Some(39));
         assert_eq!(newest.source.as_deref(), Some("s"));
+        assert_eq!(newest.id.as_deref(), Some("store-id"));
         assert_eq!(
             newest.event["pad"].as_str().map(str::len),
             Some(1024 * 1024)

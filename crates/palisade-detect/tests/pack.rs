@@ -316,6 +316,7 @@ fn correlation_alerts_keep_their_newest_events() {
             let text = serde_json::to_string_pretty(&marked).unwrap();
             let origin = Origin {
                 source: "k8s-audit",
+                id: None,
                 raw_json: (i % 2 == 0).then_some(text.as_str()),
             };
             out.extend(det.process_from(input, Some(origin)));

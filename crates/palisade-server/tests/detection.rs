@@ -149,6 +149,25 @@ fn builtin_pack_turns_stored_audit_events_into_deduplicated_alerts() {
             detail["events"][0]["event"]["objectRef"]["subresource"], "exec",
             "{detail}"
         );
+        // ... and its id in the event store, which finds it there.
+        let id = detail["events"][0]["event_id"].as_str().unwrap();
+        let stored = srv
+            .get(&format!("/api/v1/events/{id}"), analyst)
+            .expect(200)
+            .json();
+        assert_eq!(stored["fields"], detail["events"][0]["event"], "{stored}");
+        // The console's alert page links to it.
+        let page = srv
+            .call("GET", &format!("/alerts/{id_alert}", id_alert = a["id"]))
+            .cred(&roles.analyst.session)
+            .header("accept", "text/html")
+            .send()
+            .expect(200)
+            .body;
+        assert!(
+            page.contains(&format!("href=\"/api/v1/events/{id}\"")),
+            "{page}"
+        );
     });
 }
 
@@ -260,6 +279,17 @@ fn correlation_windows_survive_a_restart() {
             .map(|i| format!("6f3c2a1e-0000-4000-8000-{i:012}"))
             .collect();
         assert_eq!(ids, want, "{detail}");
+        // Each with its id in the event store, kept across the restart.
+        for e in events {
+            let id = e["event_id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no id: {e}"));
+            let stored = srv
+                .get(&format!("/api/v1/events/{id}"), &analyst)
+                .expect(200)
+                .json();
+            assert_eq!(stored["fields"], e["event"], "{id}");
+        }
         let times: Vec<i64> = events
             .iter()
             .map(|e| e["time_ns"].as_i64().unwrap())

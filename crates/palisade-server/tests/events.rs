@@ -704,12 +704,24 @@ fn live_tail_streams_exactly_the_matching_new_events() {
             assert_eq!(e["source"], "tail", "{e}");
             assert_eq!(e["action"], "deny", "{e}");
             let msg = e["fields"]["msg"].as_str().unwrap().to_string();
+            // Each event carries its id in the store, which finds it there.
+            let id = e["id"].as_str().unwrap_or_else(|| panic!("no id: {e}"));
+            let stored = srv
+                .get(&format!("/api/v1/events/{id}"), &roles.viewer.token)
+                .expect(200)
+                .json();
+            assert_eq!(stored, e, "{id}");
             got.push(msg.clone());
             if msg == "end" {
                 break;
             }
         }
         assert_eq!(got, ["a", "c", "end"]);
+        // Ids that are not ids, or name nothing.
+        srv.get("/api/v1/events/nonsense", &roles.viewer.token)
+            .expect(400);
+        srv.get("/api/v1/events/1.1", &roles.viewer.token)
+            .expect(404);
 
         // A search that does not parse is refused before the stream starts.
         let r = srv.get(

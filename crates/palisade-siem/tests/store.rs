@@ -642,6 +642,64 @@ async fn durability(loc: String) {
     s.ping().await.unwrap();
 }
 
+async fn ids_find_events(loc: String) {
+    let s = store::open(&loc).await.unwrap();
+    let mut batch = vec![
+        event(D + HOUR, "json", "first", json!({"n": 1})),
+        event(D + HOUR, "json", "a\0b", json!({})),
+        event(D + DAY + HOUR, "json", "next day", json!({"n": 2})),
+        event(D + 2 * HOUR, "json", "last", json!({"n": 3})),
+    ];
+    // From the future: stored at its receive time, and its id says so.
+    batch[3].time = batch[3].received + 400 * DAY;
+    let r = s.append(&batch).await.unwrap();
+    assert_eq!(r.accepted, 3);
+    assert_eq!(r.ids.len(), 4);
+    assert!(r.ids[1].is_none(), "the refused event has no id");
+    for (i, raw) in [(0, "first"), (2, "next day"), (3, "last")] {
+        let id = r.ids[i].unwrap();
+        let hit = s.get(id).await.unwrap().expect("found by its id");
+        assert_eq!(hit.event.raw, raw);
+        assert_eq!((hit.event.time, hit.seq), (id.time, id.seq));
+    }
+    assert_eq!(r.ids[3].unwrap().time, batch[3].received);
+    // The ids are the ones searches give.
+    let found = s
+        .search(&Search::new(&Query::All, D, D + 10 * DAY))
+        .await
+        .unwrap();
+    let mut searched: Vec<Cursor> = found
+        .events
+        .iter()
+        .map(|h| Cursor {
+            time: h.event.time,
+            seq: h.seq,
+        })
+        .collect();
+    let mut given: Vec<Cursor> = r.ids.iter().flatten().copied().collect();
+    searched.sort_by_key(|c| (c.time, c.seq));
+    given.sort_by_key(|c| (c.time, c.seq));
+    assert_eq!(searched, given);
+    // An id with another time, an unknown one, a day with no table: nothing.
+    let id = r.ids[0].unwrap();
+    for other in [
+        Cursor {
+            time: id.time + 1,
+            seq: id.seq,
+        },
+        Cursor {
+            time: id.time,
+            seq: id.seq + 1_000_000,
+        },
+        Cursor {
+            time: D - 30 * DAY,
+            seq: id.seq,
+        },
+    ] {
+        assert!(s.get(other).await.unwrap().is_none(), "{other}");
+    }
+}
+
 async fn concurrent_appends(loc: String) {
     let s = store::open(&loc).await.unwrap();
     let mut tasks = Vec::new();
@@ -918,6 +976,7 @@ both!(store_histogram, histogram);
 both!(store_retention, retention);
 both!(store_durability, durability);
 both!(store_concurrent_appends, concurrent_appends);
+both!(store_ids_find_events, ids_find_events);
 both!(store_capped_count, capped_count);
 both!(store_lookups, lookups);
 both!(store_two_writers, two_writers);

@@ -286,7 +286,13 @@ async fn detail_view(
             id = e
                 .event_id
                 .as_deref()
-                .map(|i| format!(" · event <code>{}</code>", esc(i)))
+                .map(|i| {
+                    // The id is the store's (TIME.SEQ), path-safe as it is; escaped all the same.
+                    format!(
+                        " · event <a href=\"/api/v1/events/{id}\"><code>{id}</code></a>",
+                        id = esc(i)
+                    )
+                })
                 .unwrap_or_default(),
             cut = if e.truncated {
                 " · <strong>truncated</strong>"

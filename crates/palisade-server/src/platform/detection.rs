@@ -18,6 +18,7 @@ use palisade_detect::{
     Detector, Input, Match, Options, Origin, RuleSelection, RuleSet, SourceKind, Suppression,
 };
 use palisade_siem::Event;
+use palisade_siem::store::Receipt;
 use palisade_store::{AlertEvent, AlertLevel, NewAlert};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
@@ -235,7 +236,8 @@ pub struct DetectCounters {
 
 /// A batch on its way to the detector, holding its share of the queue's byte budget.
 struct Queued {
-    events: Vec<Event>,
+    /// Each with its id in the event store.
+    events: Vec<(Event, String)>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -368,22 +370,22 @@ impl DetectionBus {
     /// Queue stored events for detection; waits while the detector is behind. The hand-over
     /// runs on a task of its own, so a caller that goes away meanwhile (a client that hung up)
     /// cannot leave stored events unexamined.
-    pub async fn submit(&self, events: &[Event], rejected: &[palisade_siem::store::Rejection]) {
+    pub async fn submit(&self, events: &[Event], receipt: &Receipt) {
         let tx = match self.tx.lock() {
             Ok(guard) => guard.clone(),
             Err(_) => None,
         };
         let Some(tx) = tx else { return };
-        let batch: Vec<Event> = events
+        // The events the store kept, each with its id there.
+        let batch: Vec<(Event, String)> = events
             .iter()
-            .enumerate()
-            .filter(|(i, _)| !rejected.iter().any(|r| r.index == *i))
-            .map(|(_, e)| e.clone())
+            .zip(&receipt.ids)
+            .filter_map(|(e, id)| id.map(|id| (e.clone(), id.to_string())))
             .collect();
         if batch.is_empty() {
             return;
         }
-        let kib: usize = batch.iter().map(|e| e.raw.len() * 2).sum::<usize>() / 1024 + 1;
+        let kib: usize = batch.iter().map(|(e, _)| e.raw.len() * 2).sum::<usize>() / 1024 + 1;
         let kib = u32::try_from(kib.min(QUEUE_BYTES >> 10)).unwrap_or(u32::MAX);
         let budget = Arc::clone(&self.budget);
         let counters = Arc::clone(&self.counters);
@@ -445,7 +447,7 @@ fn run(
     let mut last_save = Instant::now();
     let mut dirty = false;
     while let Some(queued) = rx.blocking_recv() {
-        for event in &queued.events {
+        for (event, id) in &queued.events {
             counters.events.fetch_add(1, Ordering::Relaxed);
             let evaluated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let input = Input {
@@ -456,6 +458,7 @@ fn run(
                 // The raw text is the event's JSON when the parser said so: kept as is.
                 let origin = Origin {
                     source: &event.source,
+                    id: Some(id),
                     raw_json: (event.fields_from_raw && !event.truncated)
                         .then_some(event.raw.as_str()),
                 };
@@ -484,7 +487,7 @@ fn run(
                 // A correlation's events are the ones it counted (this one last); a rule's, this one.
                 let events = if m.events.is_empty() {
                     vec![AlertEvent {
-                        event_id: None,
+                        event_id: Some(id.clone()),
                         time_ns: event.time,
                         source: event.source.clone(),
                         event: event.fields.clone(),
@@ -499,7 +502,7 @@ fn run(
                         .into_iter()
                         .skip(skip)
                         .map(|held| AlertEvent {
-                            event_id: None,
+                            event_id: held.id,
                             time_ns: held.time_ns.unwrap_or(event.time),
                             source: held.source.unwrap_or_else(|| event.source.clone()),
                             event: held.event,

@@ -120,13 +120,14 @@ impl AppState {
 
     /// Events the store acknowledged: to the live tail and to detection (which waits while
     /// the detector is behind, so sources push back instead of events going unexamined).
+    /// Hands a batch the store acknowledged (`receipt`) to the live tail and to detection.
     pub async fn stored(
         &self,
         events: &[palisade_siem::Event],
-        rejected: &[palisade_siem::store::Rejection],
+        receipt: &palisade_siem::store::Receipt,
     ) {
-        self.tail.publish_stored(events, rejected);
-        self.detection.submit(events, rejected).await;
+        self.tail.publish_stored(events, receipt);
+        self.detection.submit(events, receipt).await;
     }
 
     /// The current time in Unix milliseconds.

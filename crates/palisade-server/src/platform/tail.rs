@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::Channel;
 use palisade_siem::Event;
 use palisade_siem::query::Query;
-use palisade_siem::store::Rejection;
+use palisade_siem::store::Receipt;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
@@ -43,7 +43,7 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// Newly stored events, to whoever subscribes.
 pub struct TailBus {
-    tx: broadcast::Sender<Arc<Event>>,
+    tx: broadcast::Sender<Arc<Stored>>,
     closed: watch::Sender<bool>,
 }
 
@@ -56,23 +56,34 @@ impl Default for TailBus {
     }
 }
 
+/// A stored event and its id in the store (what `GET /api/v1/events/{id}` takes).
+#[derive(Debug)]
+pub struct Stored {
+    pub event: Event,
+    pub id: String,
+}
+
 impl TailBus {
-    /// Publishes the events of a batch the store acknowledged, leaving out those it refused.
-    pub fn publish_stored(&self, events: &[Event], rejected: &[Rejection]) {
+    /// Publishes the events of a batch the store acknowledged (`receipt`), leaving out those
+    /// it refused.
+    pub fn publish_stored(&self, events: &[Event], receipt: &Receipt) {
         if self.tx.receiver_count() == 0 {
             return;
         }
-        let refused: std::collections::HashSet<usize> = rejected.iter().map(|r| r.index).collect();
-        for (i, e) in events.iter().enumerate() {
-            if !refused.contains(&i) {
+        for (e, id) in events.iter().zip(&receipt.ids) {
+            if let Some(id) = id {
+                let stored = Stored {
+                    event: e.clone(),
+                    id: id.to_string(),
+                };
                 // Fails only when every subscriber left meanwhile.
-                let _ = self.tx.send(Arc::new(e.clone()));
+                let _ = self.tx.send(Arc::new(stored));
             }
         }
     }
 
     /// A subscription to events published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Stored>> {
         self.tx.subscribe()
     }
 
@@ -118,9 +129,12 @@ pub async fn tail(
 }
 
 /// The `data:` message of one event.
-fn message(e: &Event) -> Bytes {
+fn message(s: &Stored) -> Bytes {
     // JSON has no raw newlines: one `data:` line.
-    Bytes::from(format!("data: {}\n\n", event_value(e, None)))
+    Bytes::from(format!(
+        "data: {}\n\n",
+        event_value(&s.event, Some(s.id.clone()))
+    ))
 }
 
 fn dropped(n: u64) -> Bytes {
@@ -133,7 +147,7 @@ fn dropped(n: u64) -> Bytes {
 /// Feeds one client until it leaves or the server stops.
 async fn pump(
     query: Query,
-    mut events: broadcast::Receiver<Arc<Event>>,
+    mut events: broadcast::Receiver<Arc<Stored>>,
     mut closed: watch::Receiver<bool>,
     mut tx: http_body_util::channel::Sender<Bytes>,
 ) {
@@ -149,7 +163,7 @@ async fn pump(
     loop {
         let out = tokio::select! {
             got = events.recv() => match got {
-                Ok(e) if query.matches(&e) => message(&e),
+                Ok(s) if query.matches(&s.event) => message(&s),
                 Ok(_) => continue,
                 Err(broadcast::error::RecvError::Lagged(n)) => dropped(n),
                 Err(broadcast::error::RecvError::Closed) => return,
@@ -192,6 +206,28 @@ mod tests {
 
     /// A client that does not read: its buffer fills, the bus moves on, and when it reads
     /// again it gets every event still kept plus a `dropped` notice counting the rest, exactly.
+    /// What the store says of `n` events, refusing those at `refused`: event `i` is `1.i`.
+    fn receipt(n: usize, refused: &[usize]) -> Receipt {
+        Receipt {
+            accepted: (n - refused.len()) as u64,
+            rejected: refused
+                .iter()
+                .map(|&index| palisade_siem::store::Rejection {
+                    index,
+                    reason: "x".into(),
+                })
+                .collect(),
+            ids: (0..n)
+                .map(|i| {
+                    (!refused.contains(&i)).then_some(palisade_siem::store::Cursor {
+                        time: 1,
+                        seq: i as i64,
+                    })
+                })
+                .collect(),
+        }
+    }
+
     #[tokio::test]
     async fn a_stalled_stream_accounts_for_every_event() {
         use http_body_util::BodyExt;
@@ -201,7 +237,7 @@ mod tests {
         let pump = tokio::spawn(pump(query, bus.subscribe(), bus.closed.subscribe(), tx));
         let total = BUS_CAPACITY + 1000;
         let batch: Vec<Event> = (0..total).map(|i| ev(&i.to_string())).collect();
-        bus.publish_stored(&batch, &[]);
+        bus.publish_stored(&batch, &receipt(total, &[]));
         let (mut events, mut dropped, mut last) = (0u64, 0u64, String::new());
         while events + dropped < total as u64 {
             let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
@@ -216,6 +252,8 @@ mod tests {
             } else if let Some(data) = text.strip_prefix("data: ") {
                 let v: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
                 last = v["action"].as_str().unwrap().to_string();
+                // Each event carries its id in the store.
+                assert_eq!(v["id"], format!("1.{last}"), "{v}");
                 events += 1;
             }
         }
@@ -229,21 +267,17 @@ mod tests {
     async fn slow_clients_are_told_what_they_missed() {
         let bus = TailBus::default();
         // No subscriber: nothing is kept.
-        bus.publish_stored(&[ev("a")], &[]);
+        bus.publish_stored(&[ev("a")], &receipt(1, &[]));
         let mut rx = bus.subscribe();
         let batch: Vec<Event> = (0..BUS_CAPACITY + 10).map(|i| ev(&i.to_string())).collect();
-        bus.publish_stored(
-            &batch,
-            &[Rejection {
-                index: 0,
-                reason: "x".into(),
-            }],
-        );
+        bus.publish_stored(&batch, &receipt(batch.len(), &[0]));
         match rx.recv().await {
             Err(broadcast::error::RecvError::Lagged(n)) => assert_eq!(n, 9),
             other => panic!("{other:?}"),
         }
-        assert_eq!(rx.recv().await.unwrap().action.as_deref(), Some("10"));
+        let next = rx.recv().await.unwrap();
+        assert_eq!(next.event.action.as_deref(), Some("10"));
+        assert_eq!(next.id, "1.10");
         assert_eq!(
             &dropped(9)[..],
             b"event: dropped\ndata: {\"dropped\":9}\n\n"

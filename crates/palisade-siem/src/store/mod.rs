@@ -123,6 +123,9 @@ pub struct Receipt {
     pub accepted: u64,
     /// Events refused, by their index in the batch (the others were committed).
     pub rejected: Vec<Rejection>,
+    /// Each event's id in the store (what searches give as [`Hit`]'s time and `seq`, and
+    /// [`EventStore::get`] takes), by its index in the batch; `None` for those refused.
+    pub ids: Vec<Option<Cursor>>,
 }
 
 /// One refused event.
@@ -348,19 +351,38 @@ impl EventStore {
             }
         }
         let accepted = rows.len() as u64;
-        if !rows.is_empty() {
+        let stored = if rows.is_empty() {
+            Vec::new()
+        } else {
             match &self.backend {
                 Backend::Sqlite(s) => s.append(rows).await?,
                 Backend::Postgres(p) => p.append(rows).await?,
             }
-        }
+        };
+        // The stored ids in order, skipping the refused events' places.
+        let mut stored = stored.into_iter();
+        let mut refused = rejected.iter().map(|r| r.index).peekable();
+        let ids = (0..batch.len())
+            .map(|i| {
+                if refused.peek() == Some(&i) {
+                    refused.next();
+                    None
+                } else {
+                    stored.next()
+                }
+            })
+            .collect();
         self.counters
             .accepted
             .fetch_add(accepted, Ordering::Relaxed);
         self.counters
             .rejected
             .fetch_add(rejected.len() as u64, Ordering::Relaxed);
-        Ok(Receipt { accepted, rejected })
+        Ok(Receipt {
+            accepted,
+            rejected,
+            ids,
+        })
     }
 
     /// Adds to the `dropped` counter (events the caller could not hand to the store).
@@ -373,6 +395,15 @@ impl EventStore {
             accepted: self.counters.accepted.load(Ordering::Relaxed),
             rejected: self.counters.rejected.load(Ordering::Relaxed),
             dropped: self.counters.dropped.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The event with this id ([`Receipt::ids`], or a [`Hit`]'s time and `seq`), if the
+    /// store still holds it.
+    pub async fn get(&self, id: Cursor) -> Result<Option<Hit>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.get(id).await,
+            Backend::Postgres(p) => p.get(id).await,
         }
     }
 

@@ -274,7 +274,8 @@ impl PgEvents {
         Ok(())
     }
 
-    pub(crate) async fn append(&self, events: Vec<Row>) -> Result<()> {
+    /// Stores the rows; the id of each (its time and id), in order.
+    pub(crate) async fn append(&self, events: Vec<Row>) -> Result<Vec<Cursor>> {
         let mut per_day: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
         for e in &events {
             let t = per_day.entry(day_of(e.time)).or_default();
@@ -284,9 +285,13 @@ impl PgEvents {
         }
         let days: Vec<i64> = per_day.keys().copied().collect();
         self.ensure_partitions(&days).await?;
-        self.insert_retrying(&events, &per_day, &days).await?;
+        let ids = self.insert_retrying(&events, &per_day, &days).await?;
         self.analyze_grown(&per_day);
-        Ok(())
+        Ok(events
+            .iter()
+            .zip(ids)
+            .map(|(r, seq)| Cursor { time: r.time, seq })
+            .collect())
     }
 
     /// Starts a background ANALYZE of the partitions that grew enough (see [`ANALYZE_FIRST`]).
@@ -322,7 +327,7 @@ impl PgEvents {
         events: &[Row],
         per_day: &std::collections::BTreeMap<i64, (i64, i64)>,
         days: &[i64],
-    ) -> Result<()> {
+    ) -> Result<Vec<i64>> {
         match self.insert(events, per_day).await {
             // No partition for a row: another process's retention dropped a day this one
             // thought existed. Forget what is known and try once more.
@@ -339,23 +344,36 @@ impl PgEvents {
         }
     }
 
+    /// Inserts the rows; their ids, in order (taken from the sequence first, so that each
+    /// row's id is known whatever order the rows are written in).
     async fn insert(
         &self,
         events: &[Row],
         per_day: &std::collections::BTreeMap<i64, (i64, i64)>,
-    ) -> std::result::Result<(), InsertError> {
+    ) -> std::result::Result<Vec<i64>, InsertError> {
         let mut conn = self.pool.get().await?;
         let tx = conn.transaction().await?;
         let insert = tx
             .prepare(
-                "INSERT INTO events (\"time\", received, source, kind, host, \"user\", action, object, outcome, source_ip, raw, fields, parse_error, truncated)
-                 SELECT t, r, s, k, h, u, a, o, oc, ip, raw, COALESCE(f, raw)::jsonb, pe, tr
+                "INSERT INTO events (id, \"time\", received, source, kind, host, \"user\", action, object, outcome, source_ip, raw, fields, parse_error, truncated)
+                 SELECT id, t, r, s, k, h, u, a, o, oc, ip, raw, COALESCE(f, raw)::jsonb, pe, tr
                  FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                             $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bool[])
-                      AS x(t, r, s, k, h, u, a, o, oc, ip, raw, f, pe, tr)",
+                             $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bool[],
+                             $15::bigint[])
+                      AS x(t, r, s, k, h, u, a, o, oc, ip, raw, f, pe, tr, id)",
             )
             .await?;
+        let take = tx
+            .prepare("SELECT nextval('events_id_seq') FROM generate_series(1, $1::bigint)")
+            .await?;
+        let mut ids = Vec::with_capacity(events.len());
         for chunk in events.chunks(INSERT_CHUNK) {
+            let chunk_ids: Vec<i64> = tx
+                .query(&take, &[&(chunk.len() as i64)])
+                .await?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
             let col = |f: fn(&Row) -> Option<&str>| -> Vec<Option<&str>> {
                 chunk.iter().map(f).collect()
             };
@@ -378,10 +396,11 @@ impl PgEvents {
                 &insert,
                 &[
                     &time, &received, &source, &kind, &host, &user, &action, &object, &outcome,
-                    &ip, &raw, &f, &pe, &tr,
+                    &ip, &raw, &f, &pe, &tr, &chunk_ids,
                 ],
             )
             .await?;
+            ids.extend(chunk_ids);
         }
         for (day, (n, bytes)) in per_day {
             tx.execute(
@@ -391,7 +410,7 @@ impl PgEvents {
             .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(ids)
     }
 
     pub(crate) async fn search(&self, s: &Search<'_>) -> Result<SearchResult> {
@@ -598,6 +617,18 @@ impl PgEvents {
             });
         }
         Ok(out)
+    }
+
+    pub(crate) async fn get(&self, id: Cursor) -> Result<Option<Hit>> {
+        let conn = self.pool.get().await?;
+        let cols = SELECT_COLUMNS.replace("fields,", "fields::text,");
+        let row = conn
+            .query_opt(
+                &format!("SELECT {cols} FROM events WHERE id = $1 AND \"time\" = $2"),
+                &[&id.seq, &id.time],
+            )
+            .await?;
+        row.as_ref().map(hit).transpose()
     }
 
     pub(crate) async fn ping(&self) -> Result<()> {

@@ -205,7 +205,8 @@ enum Msg {
     /// Rows to commit; the reply hands them back, so that the appending task frees what it
     /// allocated (freeing on the writer thread cost the writer, the store's one serial part,
     /// mimalloc's cross-thread frees).
-    Append(Vec<Row>, oneshot::Sender<(Result<()>, Vec<Row>)>),
+    /// The reply's ids are the rows' row ids, in order.
+    Append(Vec<Row>, oneshot::Sender<(Result<Vec<i64>>, Vec<Row>)>),
     Run(Job),
 }
 
@@ -444,7 +445,9 @@ fn table_ddl(name: &str) -> String {
 impl Writer {
     /// Writes the events in the current transaction; their postings (layout 5) are added to
     /// `postings`, which the caller writes before committing.
-    fn insert<'a>(&mut self, events: &'a [Row], postings: &mut Postings<'a>) -> Result<()> {
+    /// Inserts `events`; their row ids, in order.
+    fn insert<'a>(&mut self, events: &'a [Row], postings: &mut Postings<'a>) -> Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(events.len());
         // (day → events, bytes, min, max)
         let mut touched: std::collections::BTreeMap<i64, (i64, i64, i64, i64)> = Default::default();
         for e in events {
@@ -511,8 +514,9 @@ impl Writer {
                     e.parse_error,
                     e.truncated,
                 ])?;
+                let id = self.conn.last_insert_rowid();
+                ids.push(id);
                 if filtered || terms {
-                    let id = self.conn.last_insert_rowid();
                     if filtered {
                         add_keys(&self.conn, &mut self.blooms, day, &name, id, e)?;
                     }
@@ -554,22 +558,26 @@ impl Writer {
         for (day, (n, bytes, min, max)) in touched {
             stmt.execute(params![n, bytes, min, max, day])?;
         }
-        Ok(())
+        Ok(ids)
     }
 
-    /// Writes the groups in one transaction.
-    fn commit(&mut self, groups: &[&[Row]]) -> Result<()> {
+    /// Writes the groups in one transaction; the row ids of each group's rows.
+    fn commit(&mut self, groups: &[&[Row]]) -> Result<Vec<Vec<i64>>> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         if let Err(e) = self.check_others() {
             let _ = self.conn.execute_batch("ROLLBACK");
             return Err(e);
         }
         let mut r = Ok(());
+        let mut ids = Vec::with_capacity(groups.len());
         let mut postings = Postings::new();
         for g in groups {
-            r = self.insert(g, &mut postings);
-            if r.is_err() {
-                break;
+            match self.insert(g, &mut postings) {
+                Ok(group_ids) => ids.push(group_ids),
+                Err(e) => {
+                    r = Err(e);
+                    break;
+                }
             }
         }
         if r.is_ok() {
@@ -577,7 +585,7 @@ impl Writer {
         }
         match r {
             Ok(()) => match self.conn.execute_batch("COMMIT") {
-                Ok(()) => Ok(()),
+                Ok(()) => Ok(ids),
                 Err(e) => {
                     let _ = self.conn.execute_batch("ROLLBACK");
                     self.forget_days();
@@ -904,9 +912,9 @@ fn writer_loop(mut w: Writer, mut rx: mpsc::Receiver<Msg>) {
                 }
                 let slices: Vec<&[Row]> = group.iter().map(|g| g.0.as_slice()).collect();
                 match w.commit(&slices) {
-                    Ok(()) => {
-                        for (events, reply) in group {
-                            let _ = reply.send((Ok(()), events));
+                    Ok(ids) => {
+                        for ((events, reply), ids) in group.into_iter().zip(ids) {
+                            let _ = reply.send((Ok(ids), events));
                         }
                     }
                     Err(e) if group.len() == 1 => {
@@ -918,7 +926,9 @@ fn writer_loop(mut w: Writer, mut rx: mpsc::Receiver<Msg>) {
                     Err(_) => {
                         // One batch spoiled the group: commit each on its own.
                         for (events, reply) in group {
-                            let r = w.commit(&[&events]);
+                            let r = w
+                                .commit(&[&events])
+                                .map(|mut ids| ids.pop().unwrap_or_default());
                             let _ = reply.send((r, events));
                         }
                     }
@@ -958,7 +968,8 @@ impl SqliteEvents {
         })
     }
 
-    pub(crate) async fn append(&self, events: Vec<Row>) -> Result<()> {
+    /// Stores the rows; the id of each (its time and row id), in order.
+    pub(crate) async fn append(&self, events: Vec<Row>) -> Result<Vec<Cursor>> {
         let (reply, rx) = oneshot::channel();
         self.inner
             .tx
@@ -966,8 +977,12 @@ impl SqliteEvents {
             .await
             .map_err(|_| EventStoreError::Closed)?;
         let (result, rows) = rx.await.map_err(|_| EventStoreError::Closed)?;
-        drop(rows);
-        result
+        let ids = result?;
+        Ok(rows
+            .iter()
+            .zip(ids)
+            .map(|(r, seq)| Cursor { time: r.time, seq })
+            .collect())
     }
 
     /// Runs `f` on the writer thread.
@@ -1313,6 +1328,27 @@ impl SqliteEvents {
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
+        })
+        .await
+    }
+
+    pub(crate) async fn get(&self, id: Cursor) -> Result<Option<Hit>> {
+        self.read(move |conn| {
+            let table: Option<String> = conn
+                .query_row(
+                    "SELECT name FROM event_partitions WHERE day = ?",
+                    [day_of(id.time)],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(table) = table else {
+                return Ok(None);
+            };
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {SELECT_COLUMNS} FROM {table} WHERE id = ? AND \"time\" = ?"
+            ))?;
+            let mut rows = stmt.query(params![id.seq, id.time])?;
+            rows.next()?.map(hit).transpose()
         })
         .await
     }

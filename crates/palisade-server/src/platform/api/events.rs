@@ -43,7 +43,7 @@ use serde_json::{Value, json};
 
 use super::{Access, Answer, Param, Route, param, route};
 use crate::platform::audit::{Audit, Outcome};
-use crate::platform::error::{ApiError, ApiQuery};
+use crate::platform::error::{ApiError, ApiPath, ApiQuery};
 use crate::platform::ingest;
 use crate::platform::state::{AppState, now_nanos};
 
@@ -146,6 +146,9 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/api/v1/events/histogram", Access::Role(Role::Viewer), histogram,
             "Counts of matching events over time",
             tag = "events", query = HISTOGRAM_PARAMS, answer = Answer::Json(200, "EventHistogram")),
+        route!(GET "/api/v1/events/{id}", Access::Role(Role::Viewer), get_event,
+            "One stored event by its id (as searches, the live tail and alerts give it)",
+            tag = "events", answer = Answer::Json(200, "Event")),
         route!(GET "/api/v1/events/tail", Access::Role(Role::Viewer), crate::platform::tail::tail,
             "Live tail: newly stored events matching q as server-sent events (one `data:` JSON event each; `: keep-alive` comments; `event: dropped` when the client fell behind)",
             tag = "events", query = TAIL_PARAMS, answer = Answer::Text("text/event-stream")),
@@ -318,7 +321,7 @@ async fn receive(
         }
     };
     drop(slot);
-    state.stored(&events, &receipt.rejected).await;
+    state.stored(&events, &receipt).await;
     // Parse errors among the events the store kept.
     let rejected: std::collections::HashSet<usize> =
         receipt.rejected.iter().map(|r| r.index).collect();
@@ -528,6 +531,31 @@ async fn search(
         "took_ms": result.took.as_millis() as u64,
     }))
     .into_response())
+}
+
+async fn get_event(
+    State(state): State<Arc<AppState>>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    let shown = || id.chars().take(64).collect::<String>();
+    let cursor: Cursor = id.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "event id {:?} is not an id this store gives (TIME.SEQ, as in search results)",
+            shown()
+        ))
+    })?;
+    let hit = state
+        .events
+        .get(cursor)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "event {}: not in the store (never stored, or removed by retention)",
+                shown()
+            ))
+        })?;
+    Ok(Json(event_json(&hit)))
 }
 
 #[derive(Debug, Default, Deserialize)]

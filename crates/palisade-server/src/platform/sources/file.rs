@@ -624,7 +624,7 @@ async fn append(
                 state.metrics.event_parse_errors(errors);
                 // Stored: the append slot goes back before waiting on detection.
                 drop(slot);
-                state.stored(events, &receipt.rejected).await;
+                state.stored(events, &receipt).await;
                 if let Some(r) = receipt.rejected.first() {
                     state.log(&format!(
                         "file: {}: the event store refused {} line(s): {}",

@@ -439,7 +439,7 @@ async fn store(state: &AppState, batch: &[Event]) {
                 state.metrics.event_parse_errors(errors);
                 // Stored: the append slot goes back before waiting on detection.
                 slot.take();
-                state.stored(batch, &receipt.rejected).await;
+                state.stored(batch, &receipt).await;
                 if let Some(r) = receipt.rejected.first() {
                     state.log(&format!(
                         "syslog: the event store refused {} message(s): {}",
