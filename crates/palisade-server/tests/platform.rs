@@ -74,7 +74,7 @@ fn every_route_for_every_role() {
         for (method, path, min) in [
             ("GET", "/api/v1/alerts", Role::Viewer),
             ("GET", "/api/v1/alerts/{id}", Role::Viewer),
-            ("GET", "/api/v1/events/{id}", Role::Viewer),
+            ("GET", "/api/v1/events/{event}", Role::Viewer),
             ("POST", "/api/v1/alerts/{id}/state", Role::Analyst),
             ("GET", "/alerts", Role::Viewer),
             ("GET", "/alerts/{id}", Role::Viewer),

@@ -698,6 +698,24 @@ async fn ids_find_events(loc: String) {
     ] {
         assert!(s.get(other).await.unwrap().is_none(), "{other}");
     }
+    // A batch larger than one PostgreSQL insert statement (5,000 rows), over two days: every
+    // id names its own event.
+    let big: Vec<Event> = (0..6_000)
+        .map(|i| {
+            event(
+                D + 3 * DAY + i * 20_000_000_000,
+                "json",
+                &format!("big {i}"),
+                json!({"i": i}),
+            )
+        })
+        .collect();
+    let r = s.append(&big).await.unwrap();
+    assert_eq!(r.ids.len(), 6_000);
+    for i in [0, 4_999, 5_000, 5_999] {
+        let hit = s.get(r.ids[i].unwrap()).await.unwrap().unwrap();
+        assert_eq!(hit.event.raw, format!("big {i}"));
+    }
 }
 
 async fn concurrent_appends(loc: String) {

@@ -376,11 +376,18 @@ impl DetectionBus {
             Err(_) => None,
         };
         let Some(tx) = tx else { return };
-        // The events the store kept, each with its id there.
+        // The events the store kept, each with its id there, at the time stored (a time far
+        // in the future was stored as the receive time: it must not move correlation windows).
         let batch: Vec<(Event, String)> = events
             .iter()
             .zip(&receipt.ids)
-            .filter_map(|(e, id)| id.map(|id| (e.clone(), id.to_string())))
+            .filter_map(|(e, id)| {
+                id.map(|id| {
+                    let mut e = e.clone();
+                    e.time = id.time;
+                    (e, id.to_string())
+                })
+            })
             .collect();
         if batch.is_empty() {
             return;

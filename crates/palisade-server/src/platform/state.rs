@@ -120,7 +120,6 @@ impl AppState {
 
     /// Events the store acknowledged: to the live tail and to detection (which waits while
     /// the detector is behind, so sources push back instead of events going unexamined).
-    /// Hands a batch the store acknowledged (`receipt`) to the live tail and to detection.
     pub async fn stored(
         &self,
         events: &[palisade_siem::Event],

@@ -72,8 +72,11 @@ impl TailBus {
         }
         for (e, id) in events.iter().zip(&receipt.ids) {
             if let Some(id) = id {
+                // As stored: a time far in the future was stored as the receive time.
+                let mut event = e.clone();
+                event.time = id.time;
                 let stored = Stored {
-                    event: e.clone(),
+                    event,
                     id: id.to_string(),
                 };
                 // Fails only when every subscriber left meanwhile.
@@ -204,8 +207,6 @@ mod tests {
         }
     }
 
-    /// A client that does not read: its buffer fills, the bus moves on, and when it reads
-    /// again it gets every event still kept plus a `dropped` notice counting the rest, exactly.
     /// What the store says of `n` events, refusing those at `refused`: event `i` is `1.i`.
     fn receipt(n: usize, refused: &[usize]) -> Receipt {
         Receipt {
@@ -228,6 +229,8 @@ mod tests {
         }
     }
 
+    /// A client that does not read: its buffer fills, the bus moves on, and when it reads
+    /// again it gets every event still kept plus a `dropped` notice counting the rest, exactly.
     #[tokio::test]
     async fn a_stalled_stream_accounts_for_every_event() {
         use http_body_util::BodyExt;

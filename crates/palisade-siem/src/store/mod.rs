@@ -359,6 +359,9 @@ impl EventStore {
                 Backend::Postgres(p) => p.append(rows).await?,
             }
         };
+        // Both backends give one id per row, in order (an error here would make the sender
+        // send stored events again).
+        debug_assert_eq!(stored.len() as u64, accepted);
         // The stored ids in order, skipping the refused events' places.
         let mut stored = stored.into_iter();
         let mut refused = rejected.iter().map(|r| r.index).peekable();

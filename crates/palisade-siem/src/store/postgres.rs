@@ -344,8 +344,9 @@ impl PgEvents {
         }
     }
 
-    /// Inserts the rows; their ids, in order (taken from the sequence first, so that each
-    /// row's id is known whatever order the rows are written in).
+    /// Inserts the rows; their ids, in order. Each chunk is one statement: the ids are taken
+    /// from the sequence, numbered, and joined to the rows by their position (`RETURNING`
+    /// does not promise an order).
     async fn insert(
         &self,
         events: &[Row],
@@ -355,25 +356,21 @@ impl PgEvents {
         let tx = conn.transaction().await?;
         let insert = tx
             .prepare(
-                "INSERT INTO events (id, \"time\", received, source, kind, host, \"user\", action, object, outcome, source_ip, raw, fields, parse_error, truncated)
-                 SELECT id, t, r, s, k, h, u, a, o, oc, ip, raw, COALESCE(f, raw)::jsonb, pe, tr
-                 FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                             $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bool[],
-                             $15::bigint[])
-                      AS x(t, r, s, k, h, u, a, o, oc, ip, raw, f, pe, tr, id)",
+                "WITH ids AS MATERIALIZED (
+                     SELECT n, nextval('events_id_seq') AS id
+                     FROM generate_series(1::bigint, cardinality($1::bigint[])::bigint) AS n),
+                 ins AS (
+                     INSERT INTO events (id, \"time\", received, source, kind, host, \"user\", action, object, outcome, source_ip, raw, fields, parse_error, truncated)
+                     SELECT ids.id, t, r, s, k, h, u, a, o, oc, ip, raw, COALESCE(f, raw)::jsonb, pe, tr
+                     FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                                 $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bool[])
+                          WITH ORDINALITY AS x(t, r, s, k, h, u, a, o, oc, ip, raw, f, pe, tr, n)
+                     JOIN ids USING (n))
+                 SELECT id FROM ids ORDER BY n",
             )
-            .await?;
-        let take = tx
-            .prepare("SELECT nextval('events_id_seq') FROM generate_series(1, $1::bigint)")
             .await?;
         let mut ids = Vec::with_capacity(events.len());
         for chunk in events.chunks(INSERT_CHUNK) {
-            let chunk_ids: Vec<i64> = tx
-                .query(&take, &[&(chunk.len() as i64)])
-                .await?
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
             let col = |f: fn(&Row) -> Option<&str>| -> Vec<Option<&str>> {
                 chunk.iter().map(f).collect()
             };
@@ -392,15 +389,16 @@ impl PgEvents {
             let f = col(|e| e.fields.as_deref());
             let pe = col(|e| e.parse_error.as_deref());
             let tr: Vec<bool> = chunk.iter().map(|e| e.truncated).collect();
-            tx.execute(
-                &insert,
-                &[
-                    &time, &received, &source, &kind, &host, &user, &action, &object, &outcome,
-                    &ip, &raw, &f, &pe, &tr, &chunk_ids,
-                ],
-            )
-            .await?;
-            ids.extend(chunk_ids);
+            let rows = tx
+                .query(
+                    &insert,
+                    &[
+                        &time, &received, &source, &kind, &host, &user, &action, &object, &outcome,
+                        &ip, &raw, &f, &pe, &tr,
+                    ],
+                )
+                .await?;
+            ids.extend(rows.iter().map(|r| r.get::<_, i64>(0)));
         }
         for (day, (n, bytes)) in per_day {
             tx.execute(

@@ -146,7 +146,9 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/api/v1/events/histogram", Access::Role(Role::Viewer), histogram,
             "Counts of matching events over time",
             tag = "events", query = HISTOGRAM_PARAMS, answer = Answer::Json(200, "EventHistogram")),
-        route!(GET "/api/v1/events/{id}", Access::Role(Role::Viewer), get_event,
+        // `{event}`, not `{id}`: the OpenAPI document types `id` parameters as integers, and
+        // an event id is `TIME.SEQ`.
+        route!(GET "/api/v1/events/{event}", Access::Role(Role::Viewer), get_event,
             "One stored event by its id (as searches, the live tail and alerts give it)",
             tag = "events", answer = Answer::Json(200, "Event")),
         route!(GET "/api/v1/events/tail", Access::Role(Role::Viewer), crate::platform::tail::tail,
@@ -457,7 +459,7 @@ pub fn event_json(hit: &Hit) -> Value {
     event_value(&hit.event, Some(id.to_string()))
 }
 
-/// An event as JSON, with its store id when known (the live tail has none).
+/// An event as JSON, with its store id when known.
 pub fn event_value(e: &Event, id: Option<String>) -> Value {
     json!({
         "id": id,
