@@ -189,13 +189,21 @@ impl AlertSink {
     }
 
     /// Starts the writer (once; later calls do nothing) and the notifier's delivery task.
-    /// When `stop` turns true the writer records what is already queued, then ends; the
-    /// returned handle finishes then.
+    /// When `stop` turns true the writer records what is already queued, then the notifier
+    /// delivers what that queued; the returned handle finishes when both are done.
     pub fn spawn_writer(&self, stop: watch::Receiver<bool>) -> Option<tokio::task::JoinHandle<()>> {
         let rx = self.shared.queue.lock().ok().and_then(|mut q| q.take());
         let rx = rx?;
-        self.shared.notifier.spawn(stop.clone());
-        Some(tokio::spawn(write_loop(Arc::clone(&self.shared), rx, stop)))
+        let (notify_stop, notify_stop_rx) = watch::channel(false);
+        let notifier = self.shared.notifier.spawn(notify_stop_rx);
+        let shared = Arc::clone(&self.shared);
+        Some(tokio::spawn(async move {
+            write_loop(shared, rx, stop).await;
+            let _ = notify_stop.send(true);
+            if let Some(n) = notifier {
+                let _ = n.await;
+            }
+        }))
     }
 }
 

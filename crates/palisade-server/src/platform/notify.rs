@@ -20,8 +20,10 @@
 //! timeouts, 408, 429 and 5xx are retried; other answers end the delivery. A full queue
 //! drops the notification. URLs and headers hold secrets (a Slack webhook URL is one): logs
 //! name the webhook by `name` and host only. `https://` is required except for loopback
-//! hosts or with `allow_insecure_http = true`. Deliveries in flight when the server stops
-//! are abandoned.
+//! hosts or with `allow_insecure_http = true`. When the server stops, notifications already
+//! queued (including those of alerts recorded during shutdown) are still delivered, and
+//! deliveries in flight finish, within the shutdown grace period; what is left then is
+//! abandoned.
 //!
 //! Counters: `palisade_alert_notifications_total{webhook,result}` (`delivered`, `failed`,
 //! `dropped`) and `palisade_alert_notification_attempts_total{webhook}`.
@@ -613,45 +615,53 @@ impl Notifier {
         }
     }
 
-    /// Starts the delivery task (once; later calls do nothing). It ends when `stop` turns
-    /// true.
-    pub fn spawn(&self, mut stop: watch::Receiver<bool>) {
+    /// Starts the delivery task (once; later calls give `None`). When `stop` turns true it
+    /// takes what is queued, delivers it and waits for every delivery in flight; the handle
+    /// finishes then (the caller bounds the wait).
+    pub fn spawn(&self, mut stop: watch::Receiver<bool>) -> Option<tokio::task::JoinHandle<()>> {
         let rx = self.inner.rx.lock().ok().and_then(|mut r| r.take());
-        let Some(mut rx) = rx else { return };
+        let mut rx = rx?;
         let inner = Arc::clone(&self.inner);
-        tokio::spawn(async move {
+        Some(tokio::spawn(async move {
             let slots = Arc::new(Semaphore::new(CONCURRENT_DELIVERIES));
             loop {
                 let n = tokio::select! {
-                    n = rx.recv() => match n { Some(n) => n, None => return },
-                    _ = crate::serving::stopped(&mut stop) => return,
+                    n = rx.recv() => match n { Some(n) => n, None => break },
+                    _ = crate::serving::stopped(&mut stop) => break,
                 };
-                for (i, w) in inner.webhooks.iter().enumerate() {
-                    if n.alert.level < w.min_level {
-                        continue;
-                    }
-                    let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
-                        return;
-                    };
-                    let inner = Arc::clone(&inner);
-                    let n = n.clone();
-                    let mut stop = stop.clone();
-                    tokio::spawn(async move {
-                        let _permit = permit;
-                        tokio::select! {
-                            _ = deliver(&inner, i, &n) => {}
-                            _ = crate::serving::stopped(&mut stop) => {}
-                        }
-                    });
-                }
+                dispatch(&inner, &slots, n).await;
             }
-        });
+            // Stopping: what is queued goes out too, then every delivery is waited for (each
+            // holds a slot until it ends).
+            while let Ok(n) = rx.try_recv() {
+                dispatch(&inner, &slots, n).await;
+            }
+            let _ = slots.acquire_many(CONCURRENT_DELIVERIES as u32).await;
+        }))
     }
 
     /// Delivers one notification to one webhook now, with the retries; `true` when it was
     /// accepted. (The delivery task calls the same.)
     pub async fn deliver_now(&self, webhook: usize, n: &Notification) -> bool {
         deliver(&self.inner, webhook, n).await
+    }
+}
+
+/// Starts one delivery per webhook that wants `n`, each once a slot is free (waiting for it:
+/// the queue behind stays bounded).
+async fn dispatch(inner: &Arc<NotifierInner>, slots: &Arc<Semaphore>, n: Notification) {
+    for (i, w) in inner.webhooks.iter().enumerate() {
+        if n.alert.level < w.min_level {
+            continue;
+        }
+        let Ok(permit) = Arc::clone(slots).acquire_owned().await else {
+            return;
+        };
+        let (inner, n) = (Arc::clone(inner), n.clone());
+        tokio::spawn(async move {
+            let _permit = permit;
+            deliver(&inner, i, &n).await;
+        });
     }
 }
 
@@ -1084,6 +1094,46 @@ mod tests {
             metrics.contains("palisade_alert_notification_attempts_total{webhook=\"generic\"} 3\n"),
             "{metrics}"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stopping_delivers_what_is_queued_and_in_flight() {
+        // The receiver fails twice: the first notification is still being retried (0.5 s,
+        // then 1 s) when the stop comes; the second is still queued.
+        let (url, seen) = receiver(2, 503, "").await;
+        let notifier = Notifier::new(
+            vec![hook("generic", &url, WebhookFormat::Json)],
+            "https://pal.example.com",
+            RetryPolicy::default(),
+            false,
+        );
+        let (stop, stop_rx) = watch::channel(false);
+        let task = notifier
+            .spawn(stop_rx)
+            .expect("the first spawn starts the task");
+        assert!(notifier.spawn(watch::channel(false).1).is_none());
+        let mut second = alert();
+        second.id = 43;
+        for a in [alert(), second] {
+            notifier.enqueue(Notification {
+                kind: NotificationKind::Raised,
+                alert: a,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .expect("the task ends once both are delivered")
+            .unwrap();
+        assert_eq!(notifier.counters().count("generic", "delivered"), 2);
+        let ids: std::collections::BTreeSet<i64> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|(_, b)| serde_json::from_str::<Value>(b).ok()?["id"].as_i64())
+            .collect();
+        assert_eq!(ids, std::collections::BTreeSet::from([42, 43]));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
