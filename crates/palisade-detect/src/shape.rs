@@ -277,12 +277,6 @@ fn windows_logsources(event: &Value) -> Vec<LogSource> {
             4103 => &["ps_module"],
             _ => &[],
         },
-        // Process creation as the Security log records it (with the Sysmon names added by
-        // `process_creation_names`).
-        Some("security") => match id {
-            4688 => &["process_creation"],
-            _ => &[],
-        },
         Some("powershell-classic") => match id {
             400 => &["ps_classic_start"],
             600 => &["ps_classic_provider_start"],
@@ -545,84 +539,7 @@ fn flatten_windows(event: &Map<String, Value>) -> Map<String, Value> {
             }
         }
     }
-    let is = |k: &str, want: &str| {
-        out.get(k).is_some_and(|v| match v {
-            Value::String(s) => s.eq_ignore_ascii_case(want),
-            Value::Number(n) => n.to_string() == want,
-            _ => false,
-        })
-    };
-    if is("Channel", "Security") && is("EventID", "4688") {
-        process_creation_names(&mut out);
-    }
     out
-}
-
-/// A Security 4688 event ("a new process has been created") also under the names Sigma's
-/// `process_creation` rules use (Sysmon's event 1), so that those rules run on it: `Image`
-/// (`NewProcessName`), `ParentImage` (`ParentProcessName`), `ParentProcessId` (the creator's
-/// `ProcessId`, as a number), `User` (`DOMAIN\user` of the subject), `LogonId`
-/// (`SubjectLogonId`) and `IntegrityLevel` (from the `MandatoryLabel` SID). Fields Sysmon has
-/// and 4688 does not (`OriginalFileName`, `Hashes`, `CurrentDirectory`) stay absent. The 4688
-/// fields stay as they are, for rules written for the Security log: `ProcessId` keeps naming
-/// the creator there.
-fn process_creation_names(out: &mut Map<String, Value>) {
-    let text = |out: &Map<String, Value>, k: &str| {
-        out.get(k)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty() && *s != "-")
-            .map(str::to_owned)
-    };
-    // 4688 writes process ids in hex (`0x1f4`).
-    let pid = |out: &Map<String, Value>, k: &str| -> Option<Value> {
-        match out.get(k)? {
-            Value::Number(n) => Some(Value::Number(n.clone())),
-            Value::String(s) => {
-                let n = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-                    Some(hex) => u64::from_str_radix(hex, 16).ok()?,
-                    None => s.parse().ok()?,
-                };
-                Some(Value::from(n))
-            }
-            _ => None,
-        }
-    };
-    let parent_pid = pid(out, "ProcessId");
-    let mut derived: Vec<(&str, Value)> = Vec::new();
-    if let Some(image) = text(out, "NewProcessName") {
-        derived.push(("Image", Value::String(image)));
-    }
-    if let Some(parent) = text(out, "ParentProcessName") {
-        derived.push(("ParentImage", Value::String(parent)));
-    }
-    if let Some(user) = text(out, "SubjectUserName") {
-        let user = match text(out, "SubjectDomainName") {
-            Some(domain) => format!("{domain}\\{user}"),
-            None => user,
-        };
-        derived.push(("User", Value::String(user)));
-    }
-    if let Some(logon) = text(out, "SubjectLogonId") {
-        derived.push(("LogonId", Value::String(logon)));
-    }
-    let level = match text(out, "MandatoryLabel").as_deref() {
-        Some("S-1-16-0") => Some("Untrusted"),
-        Some("S-1-16-4096") => Some("Low"),
-        Some("S-1-16-8192") => Some("Medium"),
-        Some("S-1-16-8448") => Some("MediumPlus"),
-        Some("S-1-16-12288") => Some("High"),
-        Some("S-1-16-16384") => Some("System"),
-        _ => None,
-    };
-    if let Some(level) = level {
-        derived.push(("IntegrityLevel", Value::String(level.to_owned())));
-    }
-    if let Some(p) = parent_pid {
-        derived.push(("ParentProcessId", p));
-    }
-    for (k, v) in derived {
-        out.entry(k).or_insert(v);
-    }
 }
 
 fn first_str<'a>(event: &'a Value, paths: &[&str]) -> Option<&'a str> {
