@@ -679,9 +679,12 @@ pub fn start(opts: ServeOptions) -> Result<RunningPlatform, PlatformError> {
                 if let Some(writer) = alert_writer
                     && tokio::time::timeout(timeouts.grace, writer).await.is_err()
                 {
-                    state.log("alerts: queued matches not recorded in time; stopping anyway");
+                    state.log("alerts: queued matches or webhook deliveries not done in time; stopping anyway");
                 }
             });
+            // A webhook request still running on the blocking pool (each has its own timeout,
+            // up to 60 s) must not hold the stop past the grace period.
+            rt.shutdown_timeout(Duration::from_secs(1));
         })
         .map_err(|e| PlatformError::Start(e.to_string()))?;
     Ok(RunningPlatform {

@@ -1098,8 +1098,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn stopping_delivers_what_is_queued_and_in_flight() {
-        // The receiver fails twice: the first notification is still being retried (0.5 s,
-        // then 1 s) when the stop comes; the second is still queued.
+        // The receiver fails twice: the first notifications are still being retried (0.5 s,
+        // then 1 s) when the stop comes; with more than the 8 deliveries that run at once,
+        // the rest are still queued.
         let (url, seen) = receiver(2, 503, "").await;
         let notifier = Notifier::new(
             vec![hook("generic", &url, WebhookFormat::Json)],
@@ -1112,9 +1113,9 @@ mod tests {
             .spawn(stop_rx)
             .expect("the first spawn starts the task");
         assert!(notifier.spawn(watch::channel(false).1).is_none());
-        let mut second = alert();
-        second.id = 43;
-        for a in [alert(), second] {
+        for id in 42..54 {
+            let mut a = alert();
+            a.id = id;
             notifier.enqueue(Notification {
                 kind: NotificationKind::Raised,
                 alert: a,
@@ -1124,16 +1125,16 @@ mod tests {
         stop.send(true).unwrap();
         tokio::time::timeout(Duration::from_secs(20), task)
             .await
-            .expect("the task ends once both are delivered")
+            .expect("the task ends once all are delivered")
             .unwrap();
-        assert_eq!(notifier.counters().count("generic", "delivered"), 2);
+        assert_eq!(notifier.counters().count("generic", "delivered"), 12);
         let ids: std::collections::BTreeSet<i64> = seen
             .lock()
             .unwrap()
             .iter()
             .filter_map(|(_, b)| serde_json::from_str::<Value>(b).ok()?["id"].as_i64())
             .collect();
-        assert_eq!(ids, std::collections::BTreeSet::from([42, 43]));
+        assert_eq!(ids, (42..54).collect());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
