@@ -32,6 +32,23 @@ fn audit(i: u32, user: &str, verb: &str, resource: &str, sub: Option<&str>, code
     })
 }
 
+/// The alert's detail once its count reaches `count` (detection runs on its own thread);
+/// fails after 20 s.
+fn alert_at_count(srv: &Server, cred: &Cred, id: i64, count: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let d = srv
+            .get(&format!("/api/v1/alerts/{id}"), cred)
+            .expect(200)
+            .json();
+        if d["count"] == count || Instant::now() > deadline {
+            assert_eq!(d["count"], count, "{d}");
+            return d;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn send(srv: &Server, cred: &Cred, items: Vec<Value>) {
     let body = json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "metadata": {}, "items": items});
     srv.call("POST", "/ingest/k8s-audit")
@@ -123,18 +140,7 @@ fn builtin_pack_turns_stored_audit_events_into_deduplicated_alerts() {
             )],
         );
         let id = a["id"].as_i64().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let detail = loop {
-            let d = srv
-                .get(&format!("/api/v1/alerts/{id}"), analyst)
-                .expect(200)
-                .json();
-            if d["count"] == 2 || Instant::now() > deadline {
-                break d;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        assert_eq!(detail["count"], 2, "{detail}");
+        let detail = alert_at_count(&srv, analyst, id, 2);
         let again = alerts(&srv, analyst, 1);
         assert_eq!(
             again
@@ -302,18 +308,7 @@ fn correlation_windows_survive_a_restart() {
         // A sixth deletion fires the correlation again: the alert counts it and adds that one
         // event, not the five again.
         send(&srv, &analyst, deletes(40, 1));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let detail = loop {
-            let d = srv
-                .get(&format!("/api/v1/alerts/{id}"), &analyst)
-                .expect(200)
-                .json();
-            if d["count"] == 2 || Instant::now() > deadline {
-                break d;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        assert_eq!(detail["count"], 2, "{detail}");
+        let detail = alert_at_count(&srv, &analyst, id, 2);
         let ids: Vec<&str> = detail["events"]
             .as_array()
             .unwrap()
