@@ -601,28 +601,9 @@ pub(crate) fn parse_json_docs(
     kind: Kind,
     text: &str,
     opts: &ParseOptions,
-    mut normalise: impl FnMut(&mut Event),
+    normalise: impl FnMut(&mut Event),
 ) -> Vec<Event> {
-    let mut out = Vec::new();
-    for doc in split_json(text, opts, None) {
-        match doc {
-            Ok(Doc {
-                raw,
-                line,
-                parsed: Some(p),
-            }) => out.push(value_event(
-                kind,
-                opts,
-                raw,
-                line,
-                Ok((p.value, p.plain)),
-                &mut normalise,
-            )),
-            Ok(doc) => out.push(json_event(kind, opts, doc.raw, doc.line, &mut normalise)),
-            Err((message, raw)) => out.push(error_event(kind, opts, raw, message)),
-        }
-    }
-    out
+    parse_json(kind, text, opts, None, normalise)
 }
 
 /// Like [`parse_json_docs`], where a document that is an object with an array under
@@ -633,11 +614,21 @@ pub(crate) fn parse_json_lists(
     text: &str,
     opts: &ParseOptions,
     list_key: &str,
+    normalise: impl FnMut(&mut Event),
+) -> Vec<Event> {
+    parse_json(kind, text, opts, Some(list_key), normalise)
+}
+
+fn parse_json(
+    kind: Kind,
+    text: &str,
+    opts: &ParseOptions,
+    list_key: Option<&str>,
     mut normalise: impl FnMut(&mut Event),
 ) -> Vec<Event> {
     let mut out = Vec::new();
     let mut lines = Lines::new(text, opts.first_line.max(1));
-    for doc in split_json(text, opts, Some(list_key)) {
+    for doc in split_json(text, opts, list_key) {
         let doc = match doc {
             Ok(doc) => doc,
             Err((message, raw)) => {
@@ -664,10 +655,12 @@ pub(crate) fn parse_json_lists(
             }
             continue;
         }
-        let list = serde_json::from_str::<std::collections::BTreeMap<String, &RawValue>>(doc.raw)
-            .ok()
-            .and_then(|map| map.get(list_key).copied());
-        let Some(list) = list else {
+        let list = list_key.and_then(|key| {
+            serde_json::from_str::<std::collections::BTreeMap<String, &RawValue>>(doc.raw)
+                .ok()
+                .and_then(|map| map.get(key).map(|list| (key, *list)))
+        });
+        let Some((key, list)) = list else {
             out.push(json_event(kind, opts, doc.raw, doc.line, &mut normalise));
             continue;
         };
@@ -682,7 +675,7 @@ pub(crate) fn parse_json_lists(
                 kind,
                 opts,
                 doc.raw,
-                format!("line {}: {list_key:?} is not an array", doc.line),
+                format!("line {}: {key:?} is not an array", doc.line),
             )),
         }
     }
