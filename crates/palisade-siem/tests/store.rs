@@ -663,6 +663,12 @@ async fn ids_find_events(loc: String) {
         assert_eq!((hit.event.time, hit.seq), (id.time, id.seq));
     }
     assert_eq!(r.ids[3].unwrap().time, batch[3].received);
+    // The kept events as stored, each with its id.
+    let kept: Vec<(Event, Cursor)> = r.stored(&batch).collect();
+    assert_eq!(kept.len(), 3);
+    assert_eq!(kept[2].0.raw, "last");
+    assert_eq!(kept[2].0.time, batch[3].received);
+    assert_eq!(kept[2].1, r.ids[3].unwrap());
     // The ids are the ones searches give.
     let found = s
         .search(&Search::new(&Query::All, D, D + 10 * DAY))

@@ -378,16 +378,9 @@ impl DetectionBus {
         let Some(tx) = tx else { return };
         // The events the store kept, each with its id there, at the time stored (a time far
         // in the future was stored as the receive time: it must not move correlation windows).
-        let batch: Vec<(Event, String)> = events
-            .iter()
-            .zip(&receipt.ids)
-            .filter_map(|(e, id)| {
-                id.map(|id| {
-                    let mut e = e.clone();
-                    e.time = id.time;
-                    (e, id.to_string())
-                })
-            })
+        let batch: Vec<(Event, String)> = receipt
+            .stored(events)
+            .map(|(e, id)| (e, id.to_string()))
             .collect();
         if batch.is_empty() {
             return;

@@ -70,18 +70,13 @@ impl TailBus {
         if self.tx.receiver_count() == 0 {
             return;
         }
-        for (e, id) in events.iter().zip(&receipt.ids) {
-            if let Some(id) = id {
-                // As stored: a time far in the future was stored as the receive time.
-                let mut event = e.clone();
-                event.time = id.time;
-                let stored = Stored {
-                    event,
-                    id: id.to_string(),
-                };
-                // Fails only when every subscriber left meanwhile.
-                let _ = self.tx.send(Arc::new(stored));
-            }
+        for (event, id) in receipt.stored(events) {
+            let stored = Stored {
+                event,
+                id: id.to_string(),
+            };
+            // Fails only when every subscriber left meanwhile.
+            let _ = self.tx.send(Arc::new(stored));
         }
     }
 

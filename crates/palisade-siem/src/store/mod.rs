@@ -128,6 +128,20 @@ pub struct Receipt {
     pub ids: Vec<Option<Cursor>>,
 }
 
+impl Receipt {
+    /// The events of `batch` (the batch this receipt is for) that the store kept, as stored:
+    /// each with its id, at the time it was stored under (a time far in the future is stored as
+    /// the receive time). Copies, made as they are taken.
+    pub fn stored<'a>(&'a self, batch: &'a [Event]) -> impl Iterator<Item = (Event, Cursor)> + 'a {
+        batch.iter().zip(&self.ids).filter_map(|(e, id)| {
+            let id = (*id)?;
+            let mut e = e.clone();
+            e.time = id.time;
+            Some((e, id))
+        })
+    }
+}
+
 /// One refused event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
