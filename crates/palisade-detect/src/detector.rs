@@ -284,7 +284,7 @@ impl Detector {
                 .collect();
             for c in &rules.collection.correlations {
                 let id = c.id.clone().unwrap_or_default();
-                let mut c = c.clone();
+                let mut c = Cow::Borrowed(c);
                 if options.correlation_events > 0 {
                     // Kept events work through references only (see `crate::held`).
                     let chained = c
@@ -293,7 +293,8 @@ impl Detector {
                         .any(|r| correlation_names.contains(r.as_str()));
                     let mode = if chained { "none" } else { "refs" };
                     if let Ok(v) = serde::Deserialize::deserialize(Value::from(mode)) {
-                        c.custom_attributes
+                        c.to_mut()
+                            .custom_attributes
                             .insert("rsigma.correlation_event_mode".to_owned(), v);
                     }
                 }
